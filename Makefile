@@ -1,0 +1,53 @@
+# One entry point for newcomers and CI. Every target sets up .venv itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pyi') \
+           setup.py pyproject.toml
+
+.PHONY: install test lint typecheck pytest bench annotate demo wheel clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77" "Cython>=3.1,<4"
+
+# The package is installed (not imported from the work tree), extension included:
+# SSE_FAST_REQUIRE_EXTENSIONS=1 makes a failed compile fail here.
+$(VENV)/.installed: $(BIN)/python $(SOURCES)
+	SSE_FAST_REQUIRE_EXTENSIONS=1 $(BIN)/python -m pip install --quiet \
+		--no-build-isolation ".[test,lint,bench]"
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/_framing_c.pyx
+
+typecheck: install
+	$(BIN)/mypy
+	cd / && $(abspath $(BIN))/python -m mypy.stubtest sse_fast._framing_c
+
+pytest: install
+	$(BIN)/pytest tests benchmarks --benchmark-disable
+
+test: lint typecheck pytest
+
+# A round of at least 0.2 ms: with the default, pytest-benchmark times a 40 ns call
+# once per round and mostly measures its own timer.
+bench: install
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-min-time=0.0002 \
+		--benchmark-warmup=on --benchmark-columns=min,median,rounds,iterations \
+		--benchmark-sort=name $(BENCH_ARGS)
+
+annotate: $(BIN)/python
+	$(BIN)/cython -3 -a sse_fast/_framing_c.pyx -o build/annotate/_framing_c.c
+	@echo "open build/annotate/_framing_c.html"
+
+demo:
+	@echo "make demo arrives with the demo issue; for now see README.md's quickstart." >&2
+	@exit 1
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info sse_fast/*.c sse_fast/*.so sse_fast/*.html

@@ -1,0 +1,1 @@
+"""Framework adapters, installed as ``sse_fast.adapters`` (never a top-level package)."""

@@ -1,0 +1,69 @@
+"""Build the optional compiled framing core; all metadata lives in pyproject.toml.
+
+Environment switches (read at build time):
+
+* ``SSE_FAST_NO_EXTENSIONS=1`` builds a pure-Python package (no compiler needed).
+* ``SSE_FAST_REQUIRE_EXTENSIONS=1`` turns a failed compile into a failed build, so that
+  no wheel ships without its extension.
+
+Otherwise a compile failure (no compiler, ``CC=false``) only warns and the package
+installs in pure Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+REQUIRE_EXTENSIONS = _flag("SSE_FAST_REQUIRE_EXTENSIONS")
+NO_EXTENSIONS = _flag("SSE_FAST_NO_EXTENSIONS") or sys.implementation.name != "cpython"
+
+if NO_EXTENSIONS and REQUIRE_EXTENSIONS:
+    raise SystemExit("SSE_FAST_REQUIRE_EXTENSIONS=1 contradicts SSE_FAST_NO_EXTENSIONS=1")
+
+
+class OptionalBuildExt(build_ext):
+    """Let a compile failure fall back to pure Python unless extensions are required."""
+
+    def build_extensions(self) -> None:
+        for ext in self.extensions:
+            # cythonize() returns fresh Extension objects without optional=True.
+            ext.optional = not REQUIRE_EXTENSIONS
+        super().build_extensions()
+
+
+def extensions() -> list[Extension]:
+    if NO_EXTENSIONS:
+        return []
+    from Cython.Build import cythonize
+
+    ext = Extension(
+        "sse_fast._framing_c",
+        ["sse_fast/_framing_c.pyx"],
+        extra_compile_args=["-O2"] if os.name != "nt" else [],
+    )
+    return list(
+        cythonize(
+            [ext],
+            language_level=3,
+            compiler_directives={
+                "boundscheck": False,
+                "wraparound": False,
+                "initializedcheck": False,
+                "cdivision": True,
+                "embedsignature": True,
+                "autotestdict": False,
+            },
+        )
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

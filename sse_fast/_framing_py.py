@@ -23,89 +23,87 @@ from ._errors import SEPARATORS
 
 __all__ = ["ServerSentEvent", "encode", "encode_many"]
 
-_SEP_BYTES: Final = {sep: sep.encode() for sep in SEPARATORS}
+_SEPARATORS: Final = {sep: sep for sep in SEPARATORS}
 
 
-def _check_sep(sep: object) -> bytes:
+def _check_sep(sep: object) -> str:
     try:
-        return _SEP_BYTES[sep]  # type: ignore[index]
+        return _SEPARATORS[sep]  # type: ignore[index]
     except (KeyError, TypeError):
         raise _errors.bad_sep(sep) from None
 
 
-def _utf8(value: str, field: str) -> bytes:
-    if value.isascii():
-        return str.encode(value)
-    try:
-        return str.encode(value, "utf-8")
-    except UnicodeEncodeError:
-        raise _errors.unencodable(field, value) from None
+def _check_unicode(value: str, field: str) -> None:
+    if not value.isascii():  # O(1): only non-ASCII text can hold a lone surrogate
+        try:
+            str.encode(value, "utf-8")
+        except UnicodeEncodeError:
+            raise _errors.unencodable(field, value) from None
 
 
-def _data_bytes(data: object) -> bytes:
+def _data_text(data: object) -> str:
     if isinstance(data, str):
-        return _utf8(data, "data")
+        _check_unicode(data, "data")
+        return data
     if isinstance(data, bytes):
-        if not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _errors.undecodable("data", data) from None
-        return bytes(data)
+        try:
+            return bytes.decode(data, "utf-8")
+        except UnicodeDecodeError:
+            raise _errors.undecodable("data", data) from None
     raise _errors.wrong_type("data", "str or bytes", data)
 
 
-def _event_bytes(event: object) -> bytes:
+def _event_text(event: object) -> str:
     if not isinstance(event, str):
         raise _errors.wrong_type("event", "str", event)
     if "\n" in event or "\r" in event:
         raise _errors.line_break("event", event)
-    return _utf8(event, "event")
+    _check_unicode(event, "event")
+    return event
 
 
-def _id_bytes(id: object) -> bytes:
+def _id_text(id: object) -> str:
     if not isinstance(id, str):
         raise _errors.wrong_type("id", "str", id)
     if "\n" in id or "\r" in id or "\0" in id:
         raise _errors.id_break(id)
-    return _utf8(id, "id")
+    _check_unicode(id, "id")
+    return id
 
 
-def _comment_bytes(comment: object) -> bytes:
+def _comment_text(comment: object) -> str:
     if not isinstance(comment, str):
         raise _errors.wrong_type("comment", "str", comment)
-    return _utf8(comment, "comment")
+    _check_unicode(comment, "comment")
+    return comment
 
 
-def _lines(prefix: bytes, text: bytes, sep: bytes) -> bytes:
+def _lines(prefix: str, text: str, sep: str) -> str:
     """``prefix`` + each CR/LF/CRLF-separated piece of ``text`` + ``sep``."""
-    if b"\r" in text:
-        text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return prefix + text.replace(b"\n", sep + prefix) + sep
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return prefix + text.replace("\n", sep + prefix) + sep
 
 
 def _frame(
-    data: bytes | None,
-    event: bytes | None,
-    id: bytes | None,
+    data: str | None,
+    event: str | None,
+    id: str | None,
     retry: int | None,
-    comment: bytes | None,
-    sep: bytes,
-) -> bytes:
-    """Assemble one event from fields that are already validated and encoded."""
-    parts = []
-    if comment is not None:
-        parts.append(_lines(b": ", comment, sep))
+    comment: str | None,
+    sep: str,
+) -> str:
+    """One event as text, from fields that are already validated."""
+    text = "" if comment is None else _lines(": ", comment, sep)
     if id is not None:
-        parts.append(b"id: " + id + sep)
+        text += "id: " + id + sep
     if event is not None:
-        parts.append(b"event: " + event + sep)
+        text += "event: " + event + sep
     if data is not None:
-        parts.append(_lines(b"data: ", data, sep))
+        text += _lines("data: ", data, sep)
     if retry is not None:
-        parts.append(b"retry: %d" % retry + sep)
-    parts.append(sep)
-    return b"".join(parts)
+        text += f"retry: {retry}{sep}"
+    return text + sep
 
 
 def _data_only(data: str) -> bytes:
@@ -133,8 +131,9 @@ class ServerSentEvent:
     surrogate or invalid UTF-8) naming the field.
     """
 
-    __slots__ = ("comment", "data", "event", "id", "retry")
+    __slots__ = ("_text", "comment", "data", "event", "id", "retry")
 
+    _text: str | None
     data: str | bytes | None
     event: str | None
     id: str | None
@@ -150,35 +149,27 @@ class ServerSentEvent:
         retry: int | timedelta | None = None,
         comment: str | None = None,
     ) -> None:
-        if data is not None:
-            _data_bytes(data)
-        if event is not None:
-            _event_bytes(event)
-        if id is not None:
-            _id_bytes(id)
-        if retry is not None:
-            retry = _errors.retry_to_int(retry)
-        if comment is not None:
-            _comment_bytes(comment)
         setter = object.__setattr__
+        # _text is data as text: bytes are decoded once, here, not at every encode().
+        setter(self, "_text", None if data is None else _data_text(data))
+        if event is not None:
+            _event_text(event)
+        if id is not None:
+            _id_text(id)
+        setter(self, "retry", None if retry is None else _errors.retry_to_int(retry))
+        if comment is not None:
+            _comment_text(comment)
         setter(self, "data", data)
         setter(self, "event", event)
         setter(self, "id", id)
-        setter(self, "retry", retry)
         setter(self, "comment", comment)
 
     def encode(self, sep: str = "\n") -> bytes:
         """The event on the wire: its field lines, then a blank line, ended by ``sep``."""
-        sep_bytes = _check_sep(sep)
-        data, event, id, comment = self.data, self.event, self.id, self.comment
-        return _frame(
-            None if data is None else (data if isinstance(data, bytes) else str.encode(data)),
-            None if event is None else str.encode(event),
-            None if id is None else str.encode(id),
-            self.retry,
-            None if comment is None else str.encode(comment),
-            sep_bytes,
-        )
+        return self._frame(_check_sep(sep)).encode()
+
+    def _frame(self, sep: str) -> str:
+        return _frame(self._text, self.event, self.id, self.retry, self.comment, sep)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"ServerSentEvent is immutable: cannot set {name!r}")
@@ -239,13 +230,13 @@ def encode(
     ):
         return _data_only(data)
     return _frame(
-        None if data is None else _data_bytes(data),
-        None if event is None else _event_bytes(event),
-        None if id is None else _id_bytes(id),
+        None if data is None else _data_text(data),
+        None if event is None else _event_text(event),
+        None if id is None else _id_text(id),
         None if retry is None else _errors.retry_to_int(retry),
-        None if comment is None else _comment_bytes(comment),
+        None if comment is None else _comment_text(comment),
         _check_sep(sep),
-    )
+    ).encode()
 
 
 def encode_many(events: Iterable[ServerSentEvent | str], sep: str = "\n") -> bytes:
@@ -254,14 +245,15 @@ def encode_many(events: Iterable[ServerSentEvent | str], sep: str = "\n") -> byt
     Nothing is returned unless every item is valid, so a bad item never leaves a
     half-written batch behind.
     """
-    sep_bytes = _check_sep(sep)
+    sep = _check_sep(sep)
     items = events if type(events) is list else list(events)
     frames = []
     for index, item in enumerate(items):
-        if isinstance(item, ServerSentEvent):
-            frames.append(item.encode(sep))
-        elif isinstance(item, str):
-            frames.append(_lines(b"data: ", _utf8(item, "data"), sep_bytes) + sep_bytes)
+        if isinstance(item, str):
+            _check_unicode(item, "data")
+            frames.append(_lines("data: ", item, sep) + sep)
+        elif isinstance(item, ServerSentEvent):
+            frames.append(item._frame(sep))
         else:
             raise _errors.wrong_item(index, item)
-    return b"".join(frames)
+    return "".join(frames).encode()

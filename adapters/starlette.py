@@ -1,0 +1,195 @@
+"""Starlette and FastAPI: a drop-in for sse-starlette's ``EventSourceResponse``.
+
+    from sse_fast.adapters.starlette import EventSourceResponse, ServerSentEvent
+
+    async def numbers(request):
+        async def events():
+            for n in range(10):
+                yield ServerSentEvent(str(n), id=str(n))
+        return EventSourceResponse(events())
+
+The public names, parameters and default wire bytes are those of sse-starlette 3.x
+(``\\r\\n`` separators, field order, headers), so an app switches by changing its
+import. Where sse-starlette mangles input (newlines stripped from ``id`` and ``event``,
+``retry: True``, an ``id`` with NUL), this module raises instead; the README lists
+every difference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from sse_fast.adapters.asgi import sse_headers, stream_response
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+import sse_fast
+from sse_fast.stream import SendTimeoutError, current_shutdown
+
+__all__ = [
+    "DEFAULT_PING_INTERVAL",
+    "DEFAULT_SEPARATOR",
+    "EventSourceResponse",
+    "JSONServerSentEvent",
+    "SendTimeoutError",
+    "ServerSentEvent",
+]
+
+DEFAULT_PING_INTERVAL = 15
+DEFAULT_SEPARATOR = "\r\n"
+
+
+def _as_text(value: Any) -> Any:
+    """sse-starlette formats numbers with str(); other non-text values are refused."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class ServerSentEvent(sse_fast.ServerSentEvent):
+    """sse-starlette's event: numbers as ``data`` or ``id`` are accepted, ``sep`` is kept.
+
+    ``sep`` (default ``"\\r\\n"``) is used by :meth:`encode`; inside an
+    ``EventSourceResponse`` the response's own ``sep`` frames every event.
+    """
+
+    __slots__ = ("sep",)
+    sep: str
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        event: str | None = None,
+        id: str | int | None = None,
+        retry: int | timedelta | None = None,
+        comment: str | None = None,
+        sep: str | None = None,
+    ) -> None:
+        super().__init__(_as_text(data), event=event, id=_as_text(id), retry=retry, comment=comment)
+        object.__setattr__(self, "sep", sep or DEFAULT_SEPARATOR)
+
+    def encode(self, sep: str | None = None) -> bytes:
+        return super().encode(sep or self.sep)
+
+
+class JSONServerSentEvent(ServerSentEvent):
+    """An event whose data is ``data`` as compact JSON (UTF-8, no NaN)."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        super().__init__(text, **kwargs)
+
+
+Content = AsyncIterable[Any] | Iterable[Any]
+
+
+class EventSourceResponse(Response):
+    """A streaming response of server-sent events, driven by the sse_fast engine.
+
+    ``content`` is a sync or async iterable of ``ServerSentEvent``, ``dict``, ``str`` or
+    pre-framed ``bytes``. ``ping`` seconds between heartbeats (``0``: none),
+    ``ping_message_factory`` builds the heartbeat event, ``send_timeout`` ends the
+    stream with :class:`SendTimeoutError` when the client stops reading,
+    ``data_sender_callable`` runs beside the stream (it is cancelled when the stream
+    ends), ``client_close_handler_callable(message)`` is awaited when the client leaves.
+    On server shutdown, ``shutdown_event`` is set, the content gets
+    ``shutdown_grace_period`` seconds to finish, and the response ends cleanly: no
+    monkey-patching of the server and no process-wide flag is involved.
+    """
+
+    DEFAULT_PING_INTERVAL = DEFAULT_PING_INTERVAL
+    DEFAULT_SEPARATOR = DEFAULT_SEPARATOR
+
+    def __init__(
+        self,
+        content: Content,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str = "text/event-stream",
+        background: BackgroundTask | None = None,
+        ping: float | None = None,
+        sep: str | None = None,
+        ping_message_factory: Callable[[], sse_fast.ServerSentEvent] | None = None,
+        data_sender_callable: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        send_timeout: float | None = None,
+        client_close_handler_callable: Callable[[Any], Awaitable[None]] | None = None,
+        shutdown_event: Any = None,
+        shutdown_grace_period: float = 0,
+    ) -> None:
+        if sep is not None and sep not in ("\r\n", "\r", "\n"):
+            raise ValueError(f"sep must be one of: \\r\\n, \\r, \\n, got: {sep!r}")
+        self.body_iterator = content
+        self.status_code = status_code
+        self.media_type = media_type
+        self.background = background
+        self.sep = sep or DEFAULT_SEPARATOR
+        self.ping_interval = DEFAULT_PING_INTERVAL if ping is None else ping
+        self.ping_message_factory = ping_message_factory
+        self.data_sender_callable = data_sender_callable
+        self.send_timeout = send_timeout
+        self.client_close_handler_callable = client_close_handler_callable
+        self.shutdown_event = shutdown_event
+        self.shutdown_grace_period = shutdown_grace_period
+        self.active = True
+        self.init_headers(headers)
+
+    @property
+    def ping_interval(self) -> float:
+        return self._ping_interval
+
+    @ping_interval.setter
+    def ping_interval(self, value: float) -> None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise TypeError("ping interval must be int or float")
+        if value < 0:
+            raise ValueError("ping interval must be >= 0 (0 disables ping)")
+        self._ping_interval = value
+
+    def enable_compression(self) -> None:
+        raise NotImplementedError("compression would hold events back; it is not supported")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Starlette put content-type (with charset) and any user headers in raw_headers;
+        # the event-stream headers replace their defaults, user values win otherwise.
+        user = [(k, v) for k, v in self.raw_headers if k != b"content-type"]
+        media = [(k, v) for k, v in self.raw_headers if k == b"content-type"]
+        headers = [*media, *user]
+        if scope["method"] == "HEAD":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": sse_headers(scope, headers),
+                }
+            )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            try:
+                await stream_response(
+                    scope,
+                    receive,
+                    send,
+                    self.body_iterator,
+                    headers,
+                    current_shutdown(),
+                    status=self.status_code,
+                    sep=self.sep,
+                    ping=self.ping_interval,
+                    ping_message_factory=self.ping_message_factory,
+                    send_timeout=self.send_timeout,
+                    shutdown_event=self.shutdown_event,
+                    shutdown_grace_period=self.shutdown_grace_period,
+                    on_disconnect=self.client_close_handler_callable,
+                    background=self.data_sender_callable,
+                )
+            finally:
+                self.active = False
+        if self.background is not None:
+            await self.background()

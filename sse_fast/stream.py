@@ -1,0 +1,532 @@
+"""The streaming engine: events from any (async) iterable to any transport.
+
+One connection runs three things: the *writer* (in the caller's task) frames and sends,
+a *producer* task iterates the user's source into a buffer, and a *watch* task waits
+for the client to leave and is the connection's one timer (pings, send timeout,
+shutdown grace period). Per event there is no cancel scope, no task and no log call:
+the producer appends to a list, the writer takes everything the producer made while
+it ran and sends it as one write. Events that are already available (a list yielded at
+once, a burst drained from a queue) therefore leave together.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import signal
+import time
+import weakref
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from types import FrameType
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+
+from ._framing import ServerSentEvent, encode_many
+
+__all__ = [
+    "EventStream",
+    "Outcome",
+    "SendTimeoutError",
+    "Shutdown",
+    "current_shutdown",
+]
+
+# A producer that never awaits would otherwise keep its first event back until the
+# batch is full; after this long the writer gets a turn.
+_BATCH_LATENCY = 0.005
+# A batch is also bounded in size, so that one write never holds much more than a
+# socket buffer's worth of a client's data.
+_BATCH_EVENTS = 256
+_BATCH_BYTES = 65536
+_FAREWELL_TIMEOUT = 1.0
+
+
+class SendTimeoutError(TimeoutError):
+    """A send did not complete within ``send_timeout``: the client stopped reading."""
+
+
+class Outcome(enum.Enum):
+    """How a stream ended (returned by :meth:`EventStream.run`)."""
+
+    COMPLETED = "completed"  # the source was exhausted
+    DISCONNECTED = "disconnected"  # the client left
+    SHUTDOWN = "shutdown"  # the server is going away
+
+
+class _SupportsSet(Protocol):
+    def set(self) -> Any: ...
+
+
+class Shutdown:
+    """Tells streams that the server is going away.
+
+    :meth:`trigger` makes every stream registered with it drain: its ``shutdown_event``
+    is set, its source gets ``shutdown_grace_period`` seconds to finish, then it is
+    cancelled, the optional farewell event is sent and the response ends. Triggering is
+    idempotent and affects only the streams of this object: there is no process-wide
+    flag, so a later server in the same process starts fresh.
+    """
+
+    def __init__(self) -> None:
+        self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self.triggered = False
+
+    def trigger(self) -> None:
+        """Start draining every stream (call it from the event loop's thread)."""
+        if self.triggered:
+            return
+        self.triggered = True
+        for stream in list(self._streams):
+            stream._begin_shutdown()
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+
+# One Shutdown per running event loop, triggered by SIGINT/SIGTERM: see current_shutdown().
+_by_loop: weakref.WeakKeyDictionary[object, Shutdown] = weakref.WeakKeyDictionary()
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+
+
+def current_shutdown() -> Shutdown:
+    """The :class:`Shutdown` of the running server, triggered when it is told to stop.
+
+    It chains itself in front of the SIGINT and SIGTERM handlers that the server
+    installed (uvicorn, hypercorn, gunicorn's workers...) and calls them after
+    triggering: the server shuts down as before, and its open streams end instead of
+    holding it up. Nothing is patched; a handler is chained only where one is installed
+    and only from the main thread, and again if the server replaced it. A triggered
+    ``Shutdown`` is not reused: streams opened later get a fresh one, so a server
+    started after another in the same process is not affected by the first one's stop.
+    """
+    key, call_soon = _loop_key()
+    shutdown = _by_loop.get(key)
+    if shutdown is None or shutdown.triggered:
+        shutdown = _by_loop[key] = Shutdown()
+    _chain_signal_handlers(key, call_soon)
+    return shutdown
+
+
+def _loop_key() -> tuple[object, Callable[[Callable[[], object]], object]]:
+    """The running loop (asyncio) or run token (trio), and its thread-safe call_soon."""
+    try:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+        return token, token.run_sync_soon
+    return loop, loop.call_soon_threadsafe
+
+
+def _chain_signal_handlers(
+    key: object, call_soon: Callable[[Callable[[], object]], object]
+) -> None:
+    ref = weakref.ref(key)
+
+    def trigger_current() -> None:
+        loop = ref()
+        shutdown = _by_loop.get(loop) if loop is not None else None
+        if shutdown is not None:
+            shutdown.trigger()
+
+    for signum in _SIGNALS:
+        previous = signal.getsignal(signum)
+        if not callable(previous) or getattr(previous, "_sse_fast_loop", None) is ref:
+            continue  # no handler to chain (default left alone), or already chained
+
+        def chained(
+            signum: int,
+            frame: FrameType | None,
+            previous: Callable[[int, FrameType | None], Any] = previous,
+        ) -> None:
+            # A signal handler may run in the middle of the loop's own code: the
+            # trigger goes through the loop's thread-safe queue, not a direct call.
+            call_soon(trigger_current)
+            previous(signum, frame)
+
+        chained._sse_fast_loop = ref  # type: ignore[attr-defined]
+        try:
+            signal.signal(signum, chained)
+        except ValueError:  # not the main thread: only an explicit trigger() drains
+            return
+
+
+def _encode_ping(ping_message: ServerSentEvent | bytes | str | None, sep: str) -> bytes:
+    if ping_message is None:
+        return ServerSentEvent(comment="ping").encode(sep)
+    if isinstance(ping_message, bytes):
+        return ping_message
+    if isinstance(ping_message, str):
+        return ServerSentEvent(comment=ping_message).encode(sep)
+    return ping_message.encode(sep)
+
+
+Source = AsyncIterable[Any] | Iterable[Any]
+Send = Callable[[bytes], Awaitable[None]]
+WaitDisconnect = Callable[[], Awaitable[object]]
+
+
+class EventStream:
+    """Streams events from ``source`` to a transport, with pings, timeouts and shutdown.
+
+    ``source`` is a sync or async iterable of :class:`~sse_fast.ServerSentEvent`,
+    ``str`` (an event with only data), ``dict`` (the fields of an event), ``bytes``
+    (already framed, sent as they are) or a list or tuple of those (sent in one write).
+    A sync iterable other than a list or tuple runs in a worker thread, so that a
+    blocking generator does not block the event loop.
+
+    ``ping`` is the heartbeat interval in seconds (``0`` or ``None``: no pings); with
+    ``ping_idle_only`` a ping is only sent after an interval without events.
+    ``ping_message`` replaces the default ``: ping`` comment (an event, a comment string
+    or framed bytes, encoded once). ``send_timeout`` ends the stream with
+    :class:`SendTimeoutError` when one write does not complete in that many seconds.
+    ``shutdown`` (default: :func:`current_shutdown`) drains the stream; when it triggers,
+    ``shutdown_event`` is set, the source has ``shutdown_grace_period`` seconds to
+    finish, then ``farewell`` is sent. ``on_disconnect(message)`` is awaited after the
+    source was closed because the client left.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        sep: str = "\n",
+        ping: float | None = 15.0,
+        ping_idle_only: bool = False,
+        ping_message: ServerSentEvent | bytes | str | None = None,
+        ping_message_factory: Callable[[], ServerSentEvent | bytes] | None = None,
+        send_timeout: float | None = None,
+        shutdown: Shutdown | None = None,
+        shutdown_event: _SupportsSet | None = None,
+        shutdown_grace_period: float = 0.0,
+        farewell: ServerSentEvent | bytes | None = None,
+        on_disconnect: Callable[[object], Awaitable[object]] | None = None,
+        background: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        if ping is not None and (not isinstance(ping, int | float) or isinstance(ping, bool)):
+            raise TypeError(f"ping must be a number of seconds, not {type(ping).__name__}")
+        if ping is not None and (ping < 0 or math.isnan(ping)):
+            raise ValueError(f"ping must be >= 0 seconds (0 disables pings): {ping!r}")
+        if send_timeout is not None and not send_timeout > 0:
+            raise ValueError(f"send_timeout must be > 0 seconds or None: {send_timeout!r}")
+        if not shutdown_grace_period >= 0:
+            raise ValueError(f"shutdown_grace_period must be >= 0: {shutdown_grace_period!r}")
+        self._source = source
+        self._sep = sep
+        self._ping_interval = ping or None
+        self._ping_idle_only = ping_idle_only
+        self._ping_bytes = _encode_ping(ping_message, sep)  # validates sep too
+        self._ping_factory = ping_message_factory
+        self._send_timeout = send_timeout
+        self._shutdown = shutdown
+        self._shutdown_event = shutdown_event
+        self._grace = shutdown_grace_period
+        self._farewell = b"" if farewell is None else _encode_ping(farewell, sep)
+        self._on_disconnect = on_disconnect
+        self._background = background
+        # Shared between the three parts of the stream.
+        self._buffer: list[Any] = []
+        self._buffered_bytes = 0  # about: the data of the events, not their framing
+        self._has_bytes = False
+        self._batch_started = 0.0
+        self._writer_wakeup: anyio.Event | None = None
+        self._room: anyio.Event | None = None
+        self._producer_done = False
+        self._producer_error: Exception | None = None
+        self._ping_due = False
+        self._writes = 0
+        self._send_started: float | None = None
+        self._outcome: Outcome | None = None
+        self._timed_out = False
+        self._shutdown_begun = False
+        self._grace_deadline: float | None = None  # set by the watch task once shut down
+        self._draining = False  # the grace period is over: the source was cancelled
+        self._error: BaseException | None = None
+        self._producer_scope: anyio.CancelScope | None = None
+        self._watch_scope: anyio.CancelScope | None = None
+        self._group_scope: anyio.CancelScope | None = None
+        self._disconnect_message: object = None
+
+    # ------------------------------------------------------------ running
+
+    async def run(self, send: Send, wait_disconnect: WaitDisconnect | None = None) -> Outcome:
+        """Stream until the source ends, the client leaves or the server shuts down.
+
+        ``send(data)`` writes bytes to the client and may raise ``OSError`` when it has
+        gone; ``wait_disconnect()`` returns when the client has left (without it a
+        departure is noticed at the next write). Raises :class:`SendTimeoutError` when a
+        write stalls, and whatever the source raised, after sending what it made before.
+        """
+        shutdown = self._shutdown if self._shutdown is not None else current_shutdown()
+        shutdown._streams.add(self)
+        try:
+            if shutdown.triggered:
+                self._begin_shutdown()
+            async with anyio.create_task_group() as group:
+                self._group_scope = group.cancel_scope
+                group.start_soon(self._guarded, self._produce)
+                group.start_soon(self._guarded, self._watch, wait_disconnect)
+                if self._background is not None:
+                    group.start_soon(self._guarded, self._background)
+                await self._guarded(self._write, send)
+                group.cancel_scope.cancel()
+        except anyio.get_cancelled_exc_class():
+            # The server cancelled us (say its graceful-shutdown timeout ran out): the
+            # client still gets the farewell, on an event boundary, before we go.
+            if self._farewell and self._outcome is not Outcome.DISCONNECTED:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(_FAREWELL_TIMEOUT):
+                    await send(self._farewell)
+            raise
+        finally:
+            shutdown._streams.discard(self)
+        if self._timed_out:
+            raise SendTimeoutError(f"a send did not complete within {self._send_timeout} s")
+        if self._outcome is Outcome.DISCONNECTED and self._on_disconnect is not None:
+            await self._on_disconnect(self._disconnect_message)
+        error = self._error or self._producer_error
+        if error is not None:
+            raise error
+        if self._outcome is None:  # cut short by the farewell deadline
+            return Outcome.SHUTDOWN if self._shutdown_begun else Outcome.COMPLETED
+        return self._outcome
+
+    async def _guarded(self, part: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run one part of the stream; its error ends the stream and is raised by run()."""
+        try:
+            await part(*args)
+        except Exception as exc:
+            if self._error is None:
+                self._error = exc
+            self._cancel_all()
+
+    # ------------------------------------------------------------ producer
+
+    async def _produce(self) -> None:
+        source = self._source
+        try:
+            with anyio.CancelScope() as self._producer_scope:
+                if self._shutdown_begun and self._grace == 0:
+                    self._producer_scope.cancel()
+                if isinstance(source, AsyncIterable):
+                    try:
+                        async for item in source:
+                            await self._put(item)
+                    finally:
+                        await _close_quietly(source)
+                elif isinstance(source, list | tuple):
+                    for item in source:
+                        await self._put(item)
+                else:
+                    await self._produce_in_thread(iter(source))
+        except Exception as exc:  # raised by run() once the events made before it are sent
+            self._producer_error = exc
+        finally:
+            self._producer_done = True
+            self._wake_writer()
+
+    async def _produce_in_thread(self, iterator: Any) -> None:
+        end = object()
+        while True:
+            item = await anyio.to_thread.run_sync(next, iterator, end, abandon_on_cancel=True)
+            if item is end:
+                return
+            await self._put(item)
+
+    async def _put(self, item: Any) -> None:
+        buffer = self._buffer
+        if not buffer:
+            self._batch_started = time.monotonic()
+        if type(item) is str:
+            buffer.append(item)
+            self._buffered_bytes += len(item)
+        elif isinstance(item, ServerSentEvent):
+            buffer.append(item)
+            if item.data is not None:
+                self._buffered_bytes += len(item.data)
+        else:
+            self._put_other(item)
+        if self._writer_wakeup is not None:
+            self._wake_writer()
+        if len(buffer) >= _BATCH_EVENTS or self._buffered_bytes >= _BATCH_BYTES:
+            self._room = anyio.Event()
+            await self._room.wait()
+        elif time.monotonic() - self._batch_started > _BATCH_LATENCY:
+            await anyio.lowlevel.checkpoint()
+
+    def _put_other(self, item: Any) -> None:
+        if isinstance(item, str):
+            self._buffer.append(item)
+            self._buffered_bytes += len(item)
+        elif isinstance(item, bytes | bytearray | memoryview):
+            self._buffer.append(bytes(item))
+            self._buffered_bytes += len(item)
+            self._has_bytes = True
+        elif isinstance(item, dict):
+            event = ServerSentEvent(**item)
+            self._buffer.append(event)
+            self._buffered_bytes += 0 if event.data is None else len(event.data)
+        elif isinstance(item, list | tuple):
+            for part in item:
+                self._put_other(part)
+        else:
+            raise TypeError(
+                f"cannot stream {type(item).__name__}: yield ServerSentEvent, str, dict, "
+                "bytes (already framed) or a list of them"
+            )
+
+    # ------------------------------------------------------------ writer
+
+    def _wake_writer(self) -> None:
+        if self._writer_wakeup is not None:
+            self._writer_wakeup.set()
+            self._writer_wakeup = None
+
+    def _take_batch(self) -> bytes:
+        items = self._buffer
+        if not items:
+            return b""
+        self._buffer = []
+        self._buffered_bytes = 0
+        has_bytes, self._has_bytes = self._has_bytes, False
+        if self._room is not None:
+            self._room.set()
+            self._room = None
+        if not has_bytes:
+            return encode_many(items, self._sep)
+        pieces: list[bytes] = []
+        run: list[Any] = []
+        for item in items:
+            if isinstance(item, bytes):
+                if run:
+                    pieces.append(encode_many(run, self._sep))
+                    run = []
+                pieces.append(item)
+            else:
+                run.append(item)
+        if run:
+            pieces.append(encode_many(run, self._sep))
+        return b"".join(pieces)
+
+    async def _write(self, send: Send) -> None:
+        try:
+            while True:
+                while not (self._buffer or self._ping_due or self._producer_done):
+                    self._writer_wakeup = wakeup = anyio.Event()
+                    await wakeup.wait()
+                data = self._take_batch()
+                if self._ping_due:
+                    self._ping_due = False
+                    if not (data and self._ping_idle_only):
+                        data = self._ping() + data
+                if data:
+                    await self._send(send, data)
+                if self._producer_done and not self._buffer:
+                    break
+            if self._outcome is not None:  # the watch task saw the client leave first
+                return
+            if self._shutdown_begun:
+                self._outcome = Outcome.SHUTDOWN
+                if self._farewell:
+                    with anyio.move_on_after(_FAREWELL_TIMEOUT):
+                        await self._send(send, self._farewell)
+            else:
+                self._outcome = Outcome.COMPLETED
+        except OSError:
+            self._outcome = Outcome.DISCONNECTED  # ASGI 2.4: send raises once the client left
+
+    def _ping(self) -> bytes:
+        if self._ping_factory is None:
+            return self._ping_bytes
+        ping = self._ping_factory()
+        return ping if isinstance(ping, bytes) else ping.encode(self._sep)
+
+    async def _send(self, send: Send, data: bytes) -> None:
+        if self._send_timeout is not None:
+            self._send_started = anyio.current_time()
+        await send(data)
+        self._send_started = None
+        self._writes += 1
+
+    # ------------------------------------------------------------ watch: disconnect and timer
+
+    def _tick(self) -> float:
+        """Seconds between two looks at the clock (inf: nothing to time)."""
+        tick = math.inf
+        if self._ping_interval is not None:
+            tick = self._ping_interval
+        if self._send_timeout is not None:
+            tick = min(tick, self._send_timeout / 4)
+        return tick
+
+    async def _watch(self, wait_disconnect: WaitDisconnect | None) -> None:
+        tick = self._tick()
+        now = anyio.current_time()
+        next_ping = now + (self._ping_interval or math.inf)
+        writes_at_last_ping = self._writes
+        while True:
+            deadline = now + tick
+            if self._grace_deadline is not None and not self._draining:
+                deadline = min(deadline, self._grace_deadline)
+            with anyio.CancelScope(deadline=deadline) as self._watch_scope:
+                if wait_disconnect is None:
+                    await anyio.sleep_forever()
+                else:
+                    self._disconnect_message = await wait_disconnect()
+                    self._outcome = Outcome.DISCONNECTED
+                    self._cancel_all()
+                    return
+            self._watch_scope = None
+            now = anyio.current_time()
+            if self._shutdown_begun and self._grace_deadline is None:
+                self._grace_deadline = now + self._grace
+            if self._grace_deadline is not None and now >= self._grace_deadline:
+                self._drain(now)
+            started = self._send_started
+            if started is not None and now - started >= self._send_timeout:  # type: ignore[operator]
+                self._timed_out = True
+                self._cancel_all()
+                return
+            if now >= next_ping:
+                next_ping = now + self._ping_interval  # type: ignore[operator]
+                if not (self._ping_idle_only and self._writes != writes_at_last_ping):
+                    self._ping_due = True
+                    self._wake_writer()
+                writes_at_last_ping = self._writes
+
+    def _drain(self, now: float) -> None:
+        """The grace period is over: cancel the source; the writer sends the rest and ends."""
+        if self._draining:
+            return
+        self._draining = True
+        if self._producer_scope is not None:
+            self._producer_scope.cancel()
+        if self._group_scope is not None:  # a writer stuck on a frozen client is cut off
+            self._group_scope.deadline = now + _FAREWELL_TIMEOUT
+
+    def _cancel_all(self) -> None:
+        if self._group_scope is not None:
+            self._group_scope.cancel()
+
+    def _begin_shutdown(self) -> None:
+        if self._shutdown_begun:
+            return
+        self._shutdown_begun = True
+        if self._shutdown_event is not None:
+            self._shutdown_event.set()
+        if self._grace == 0 and self._producer_scope is not None:
+            self._producer_scope.cancel()
+        if self._watch_scope is not None:
+            self._watch_scope.cancel()  # the watch loop wakes and sets the grace deadline
+
+
+async def _close_quietly(source: object) -> None:
+    """Close an async generator so its ``finally`` runs, even when we were cancelled."""
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_FAREWELL_TIMEOUT):
+            await aclose()

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make wheel`: build what we would publish and test it the way a user installs it.
 #
+# Every wheel is built from the sdist and tested with the sdist's own copy of the tests
+# (as cibuildwheel does), which also checks that the sdist ships a complete suite.
+#
 # 1. The sdist, then from it a pure py3-none-any wheel, tested pure.
 # 2. For the host Python and every other CPython >= 3.10 that `pyenv versions` lists:
 #    a wheel built from the sdist with `python -m build` (extension required), repaired
@@ -102,7 +105,7 @@ pure_wheel() {
     fresh_venv "$dir/venv" "$HOST_PYTHON"
     "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
         --only-binary=:all: "$wheel[test]"
-    "$dir/venv/bin/python" scripts/test_installed.py --pure-wheel "${PYTEST_ARGS[@]}" \
+    "$dir/venv/bin/python" "$dir/src/scripts/test_installed.py" --pure-wheel "${PYTEST_ARGS[@]}" \
         2>&1 | tee "$dir/test.log" || die "pure wheel tests (see $dir/test.log)"
     record "pure wheel $(basename "$wheel"): $(counts "$dir/test.log")"
 }
@@ -131,7 +134,7 @@ compiled_wheel() {
     PATH=$path CC=false CXX=false "$dir/venv/bin/python" -m pip install --quiet \
         --disable-pip-version-check --only-binary=:all: "$wheel[test]" \
         || die "Python $key: wheel install"
-    PATH=$path CC=false CXX=false "$dir/venv/bin/python" scripts/test_installed.py \
+    PATH=$path CC=false CXX=false "$dir/venv/bin/python" "$dir/src/scripts/test_installed.py" \
         "${PYTEST_ARGS[@]}" 2>&1 | tee "$dir/test.log" \
         || die "Python $key: tests (see $dir/test.log)"
     record "Python $key compiled / pure: $(counts "$dir/test.log")"
@@ -140,6 +143,7 @@ compiled_wheel() {
 sdist_fallback() {
     local dir=$WORK/fallback path
     say "sdist with CC=false: falls back to pure Python"
+    unpack_sdist "$dir/src"
     fresh_venv "$dir/venv" "$HOST_PYTHON"
     path=$(no_compiler_path "$dir/venv")
     PATH=$path CC=false "$dir/venv/bin/python" -m pip install --no-cache-dir \
@@ -148,7 +152,8 @@ sdist_fallback() {
     (cd / && "$ROOT/$dir/venv/bin/python" -c \
         'import sse_fast, sys; sys.exit(sse_fast.COMPILED is not False)') \
         || die "sdist with CC=false: COMPILED is not False"
-    PATH=$path "$dir/venv/bin/python" scripts/test_installed.py --pure-wheel "${PYTEST_ARGS[@]}" \
+    PATH=$path "$dir/venv/bin/python" "$dir/src/scripts/test_installed.py" --pure-wheel \
+        "${PYTEST_ARGS[@]}" \
         2>&1 | tee "$dir/test.log" || die "sdist with CC=false: tests (see $dir/test.log)"
     record "sdist, CC=false: installed pure (COMPILED is False): $(counts "$dir/test.log")"
 

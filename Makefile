@@ -45,6 +45,12 @@ annotate: $(BIN)/python
 	$(BIN)/cython -3 -a sse_fast/_framing_c.pyx -o build/annotate/_framing_c.c
 	@echo "open build/annotate/_framing_c.html"
 
+# The sdist, a pure wheel, and a manylinux wheel per local CPython (host + pyenv), each
+# installed in a fresh venv without a compiler and tested compiled and pure; then the
+# CC=false sdist fallback. Slow (minutes), so not part of `make test`.
+wheel:
+	PYTHON=$(PYTHON) bash scripts/check_wheels.sh
+
 demo:
 	@echo "make demo arrives with the demo issue; for now see README.md's quickstart." >&2
 	@exit 1

@@ -17,6 +17,10 @@ from libc.string cimport memchr, memcpy
 
 from sse_fast import _errors
 
+cdef extern from *:
+    # Defined by Cython's own prologue: 1 when built for a free-threaded CPython.
+    bint CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
+
 cdef extern from "Python.h":
     bint PyUnicode_Check(object)
     bint PyUnicode_CheckExact(object)
@@ -465,14 +469,24 @@ cdef class ServerSentEvent:
     # Validation measures every field; the measurements are kept, so encode() only
     # writes. Their pointers stay valid: the event holds the objects they point into.
     cdef Frame frame
+    cdef bint initialized
 
     def __init__(self, data=None, *, event=None, id=None, retry=None, comment=None):
-        prepare(&self.frame, data, event, id, retry, comment)
+        cdef Frame f
+        if CYTHON_COMPILING_IN_CPYTHON_FREETHREADING and self.initialized:
+            # Without a GIL another thread may be encoding this event: replacing the
+            # objects its frame points into could free them under that thread.
+            raise TypeError("ServerSentEvent is immutable: __init__ cannot run twice")
+        # Measured into a local frame first: if validation fails half-way, the event
+        # keeps its old frame and the objects that frame points into.
+        prepare(&f, data, event, id, retry, comment)
         self.data = data
         self.event = event
         self.id = id
-        self.retry = self.frame.retry if self.frame.has_retry else None
+        self.retry = f.retry if f.has_retry else None
         self.comment = comment
+        self.frame = f
+        self.initialized = True
 
     def encode(self, sep="\n"):
         """The event on the wire: its field lines, then a blank line, ended by ``sep``."""
@@ -542,7 +556,15 @@ def encode_many(events, sep="\n"):
     cdef Py_ssize_t sep_len = sep_length(sep)
     cdef const char* sep_ptr = <const char*>PyUnicode_DATA(sep)
     cdef Py_ssize_t i, count, size = 0
-    cdef list items = events if type(events) is list else list(events)
+    # Both passes read the list's items as borrowed references, and the second pass
+    # writes exactly what the first measured. With the GIL nothing can change the list
+    # in between; without it (free-threaded CPython) another thread could, so there the
+    # passes read a private copy (list() copies a list under that list's lock).
+    cdef list items
+    if type(events) is list and not CYTHON_COMPILING_IN_CPYTHON_FREETHREADING:
+        items = events
+    else:
+        items = list(events)
     cdef object item
     cdef bytes out
     cdef char* p

@@ -108,11 +108,13 @@ def _frame(
 
 def _data_only(data: str) -> bytes:
     """The most common event (a token, a JSON document) on its shortest path."""
-    if "\r" in data:
-        data = data.replace("\r\n", "\n").replace("\r", "\n")
+    text = data
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        return str.encode("data: " + data.replace("\n", "\ndata: ") + "\n\n")
+        return str.encode("data: " + text.replace("\n", "\ndata: ") + "\n\n")
     except UnicodeEncodeError:
+        # Reported on the value as given, so the position matches the compiled twin's.
         raise _errors.unencodable("data", data) from None
 
 
@@ -151,14 +153,17 @@ class ServerSentEvent:
     ) -> None:
         setter = object.__setattr__
         # _text is data as text: bytes are decoded once, here, not at every encode().
-        setter(self, "_text", None if data is None else _data_text(data))
+        text = None if data is None else _data_text(data)
         if event is not None:
             _event_text(event)
         if id is not None:
             _id_text(id)
-        setter(self, "retry", None if retry is None else _errors.retry_to_int(retry))
+        retry_ms = None if retry is None else _errors.retry_to_int(retry)
         if comment is not None:
             _comment_text(comment)
+        # Set only once every field is valid: a failed re-init leaves the event as it was.
+        setter(self, "_text", text)
+        setter(self, "retry", retry_ms)
         setter(self, "data", data)
         setter(self, "event", event)
         setter(self, "id", id)

@@ -103,3 +103,12 @@ def test_subclass_encodes_like_its_base(framing: ModuleType) -> None:
 def test_encode_is_repeatable(framing: ModuleType) -> None:
     event = framing.ServerSentEvent("x\ny", event="e")
     assert event.encode() == event.encode() == b"event: e\ndata: x\ndata: y\n\n"
+
+
+def test_failed_reinit_leaves_the_event_as_it_was(framing: ModuleType) -> None:
+    event = framing.ServerSentEvent("old", event="tick")
+    # A free-threaded build refuses any second __init__ (TypeError); others validate first.
+    with pytest.raises((TypeError, ValueError)):
+        event.__init__("x" * 1000 + "new", event="bad\nline")
+    assert event._fields() == ("old", "tick", None, None, None)
+    assert event.encode() == b"event: tick\ndata: old\n\n"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import EXPECT_PURE
 
 import sse_fast
 
@@ -31,7 +32,7 @@ def test_adapters_are_installed_inside_the_package() -> None:
 
 
 @pytest.mark.skipif(
-    os.environ.get("SSE_FAST_NO_EXTENSIONS", "") not in ("", "0"),
+    EXPECT_PURE or os.environ.get("SSE_FAST_NO_EXTENSIONS", "") not in ("", "0"),
     reason="the pure twin was asked for",
 )
 def test_compiled_twin_is_in_use() -> None:
@@ -42,7 +43,17 @@ def test_compiled_twin_is_in_use() -> None:
     assert sse_fast.ServerSentEvent.__module__ == _framing_c.__name__
 
 
-@pytest.mark.parametrize(("value", "compiled"), [("1", False), ("0", True), ("", True)])
+@pytest.mark.skipif(not EXPECT_PURE, reason="SSE_FAST_EXPECT_PURE is not set")
+def test_pure_build_has_no_compiled_twin() -> None:
+    with pytest.raises(ImportError):
+        importlib.import_module("sse_fast._framing_c")
+    assert sse_fast.COMPILED is False
+    assert sse_fast.ServerSentEvent.__module__ == "sse_fast._framing_py"
+
+
+@pytest.mark.parametrize(
+    ("value", "compiled"), [("1", False), ("0", not EXPECT_PURE), ("", not EXPECT_PURE)]
+)
 def test_no_extensions_switch_selects_the_twin(value: str, compiled: bool) -> None:
     code = "import sse_fast; print(sse_fast.COMPILED, sse_fast.ServerSentEvent.__module__)"
     env = {**os.environ, "SSE_FAST_NO_EXTENSIONS": value}

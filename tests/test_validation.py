@@ -181,3 +181,9 @@ class TestEncodeManyValidation:
 
         with pytest.raises(RuntimeError, match=r"producer failed"):
             framing.encode_many(events())
+
+
+def test_surrogate_position_counts_the_line_ends_as_given(framing: ModuleType) -> None:
+    with pytest.raises(UnicodeEncodeError) as caught:
+        framing.encode("\r\n\ud800")
+    assert caught.value.start == 2

@@ -171,6 +171,37 @@ Send = Callable[[bytes], Awaitable[None]]
 WaitDisconnect = Callable[[], Awaitable[object]]
 
 
+class _Wakeup(Protocol):
+    def set(self) -> object: ...
+    async def wait(self) -> object: ...
+
+
+class _FutureWakeup:
+    """One task waiting for another, on asyncio: a bare future, lighter than an Event."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, loop: Any) -> None:
+        self._future = loop.create_future()
+
+    def set(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self) -> None:
+        await self._future
+
+
+def _wakeup_factory() -> Callable[[], _Wakeup]:
+    try:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # trio
+        return type(anyio.Event())  # the backend's class: skips anyio's lookup per wait
+    return lambda: _FutureWakeup(loop)
+
+
 class EventStream:
     """Streams events from ``source`` to a transport, with pings, timeouts and shutdown.
 
@@ -188,8 +219,47 @@ class EventStream:
     ``shutdown`` (default: :func:`current_shutdown`) drains the stream; when it triggers,
     ``shutdown_event`` is set, the source has ``shutdown_grace_period`` seconds to
     finish, then ``farewell`` is sent. ``on_disconnect(message)`` is awaited after the
-    source was closed because the client left.
+    source was closed because the client left. ``background()`` runs beside the stream
+    and is cancelled when it ends.
     """
+
+    __slots__ = (
+        "__weakref__",
+        "_background",
+        "_batch_started",
+        "_buffer",
+        "_buffered_bytes",
+        "_disconnect_message",
+        "_draining",
+        "_error",
+        "_farewell",
+        "_grace",
+        "_grace_deadline",
+        "_group_scope",
+        "_has_bytes",
+        "_new_wakeup",
+        "_on_disconnect",
+        "_outcome",
+        "_ping_bytes",
+        "_ping_due",
+        "_ping_factory",
+        "_ping_idle_only",
+        "_ping_interval",
+        "_producer_done",
+        "_producer_error",
+        "_room",
+        "_send_started",
+        "_send_timeout",
+        "_sep",
+        "_shutdown",
+        "_shutdown_begun",
+        "_shutdown_event",
+        "_source",
+        "_timed_out",
+        "_watch_scope",
+        "_writer_wakeup",
+        "_writes",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -234,8 +304,9 @@ class EventStream:
         self._buffered_bytes = 0  # about: the data of the events, not their framing
         self._has_bytes = False
         self._batch_started = 0.0
-        self._writer_wakeup: anyio.Event | None = None
-        self._room: anyio.Event | None = None
+        self._new_wakeup: Callable[[], _Wakeup] | None = None
+        self._writer_wakeup: _Wakeup | None = None
+        self._room: _Wakeup | None = None
         self._producer_done = False
         self._producer_error: Exception | None = None
         self._ping_due = False
@@ -245,9 +316,8 @@ class EventStream:
         self._timed_out = False
         self._shutdown_begun = False
         self._grace_deadline: float | None = None  # set by the watch task once shut down
-        self._draining = False  # the grace period is over: the source was cancelled
+        self._draining = False  # the grace period is over: everything is being stopped
         self._error: BaseException | None = None
-        self._producer_scope: anyio.CancelScope | None = None
         self._watch_scope: anyio.CancelScope | None = None
         self._group_scope: anyio.CancelScope | None = None
         self._disconnect_message: object = None
@@ -262,6 +332,7 @@ class EventStream:
         departure is noticed at the next write). Raises :class:`SendTimeoutError` when a
         write stalls, and whatever the source raised, after sending what it made before.
         """
+        self._new_wakeup = _wakeup_factory()
         shutdown = self._shutdown if self._shutdown is not None else current_shutdown()
         shutdown._streams.add(self)
         try:
@@ -269,12 +340,20 @@ class EventStream:
                 self._begin_shutdown()
             async with anyio.create_task_group() as group:
                 self._group_scope = group.cancel_scope
-                group.start_soon(self._guarded, self._produce)
-                group.start_soon(self._guarded, self._watch, wait_disconnect)
+                group.start_soon(self._produce)
+                group.start_soon(self._watch, wait_disconnect)
                 if self._background is not None:
-                    group.start_soon(self._guarded, self._background)
-                await self._guarded(self._write, send)
+                    group.start_soon(self._run_background, self._background)
+                try:
+                    await self._write(send)
+                except Exception as exc:
+                    self._fail(exc)
                 group.cancel_scope.cancel()
+            if self._draining and self._outcome is None:
+                # The grace period ran out and everything was stopped: what the source
+                # made before still goes out, then the farewell.
+                with anyio.move_on_after(_FAREWELL_TIMEOUT):
+                    await self._finish_shutdown(send)
         except anyio.get_cancelled_exc_class():
             # The server cancelled us (say its graceful-shutdown timeout ran out): the
             # client still gets the farewell, on an event boundary, before we go.
@@ -291,38 +370,45 @@ class EventStream:
         error = self._error or self._producer_error
         if error is not None:
             raise error
-        if self._outcome is None:  # cut short by the farewell deadline
-            return Outcome.SHUTDOWN if self._shutdown_begun else Outcome.COMPLETED
-        return self._outcome
+        return self._outcome or Outcome.SHUTDOWN
 
-    async def _guarded(self, part: Callable[..., Awaitable[object]], *args: object) -> None:
-        """Run one part of the stream; its error ends the stream and is raised by run()."""
+    def _fail(self, exc: BaseException) -> None:
+        """One part of the stream failed: stop the rest; run() raises ``exc``."""
+        if self._error is None:
+            self._error = exc
+        self._cancel_all()
+
+    async def _run_background(self, background: Callable[[], Awaitable[object]]) -> None:
         try:
-            await part(*args)
+            await background()
         except Exception as exc:
-            if self._error is None:
-                self._error = exc
-            self._cancel_all()
+            self._fail(exc)
+
+    async def _finish_shutdown(self, send: Send) -> None:
+        try:
+            data = self._take_batch() + self._farewell
+            if data:
+                await send(data)
+            self._outcome = Outcome.SHUTDOWN
+        except OSError:
+            self._outcome = Outcome.DISCONNECTED
 
     # ------------------------------------------------------------ producer
 
     async def _produce(self) -> None:
         source = self._source
         try:
-            with anyio.CancelScope() as self._producer_scope:
-                if self._shutdown_begun and self._grace == 0:
-                    self._producer_scope.cancel()
-                if isinstance(source, AsyncIterable):
-                    try:
-                        async for item in source:
-                            await self._put(item)
-                    finally:
-                        await _close_quietly(source)
-                elif isinstance(source, list | tuple):
-                    for item in source:
+            if isinstance(source, AsyncIterable):
+                try:
+                    async for item in source:
                         await self._put(item)
-                else:
-                    await self._produce_in_thread(iter(source))
+                finally:
+                    await _close_quietly(source)
+            elif isinstance(source, list | tuple):
+                for item in source:
+                    await self._put(item)
+            else:
+                await self._produce_in_thread(iter(source))
         except Exception as exc:  # raised by run() once the events made before it are sent
             self._producer_error = exc
         finally:
@@ -353,8 +439,8 @@ class EventStream:
         if self._writer_wakeup is not None:
             self._wake_writer()
         if len(buffer) >= _BATCH_EVENTS or self._buffered_bytes >= _BATCH_BYTES:
-            self._room = anyio.Event()
-            await self._room.wait()
+            self._room = room = self._new_wakeup()  # type: ignore[misc]
+            await room.wait()
         elif time.monotonic() - self._batch_started > _BATCH_LATENCY:
             await anyio.lowlevel.checkpoint()
 
@@ -416,7 +502,7 @@ class EventStream:
         try:
             while True:
                 while not (self._buffer or self._ping_due or self._producer_done):
-                    self._writer_wakeup = wakeup = anyio.Event()
+                    self._writer_wakeup = wakeup = self._new_wakeup()  # type: ignore[misc]
                     await wakeup.wait()
                 data = self._take_batch()
                 if self._ping_due:
@@ -464,13 +550,21 @@ class EventStream:
         return tick
 
     async def _watch(self, wait_disconnect: WaitDisconnect | None) -> None:
+        try:
+            await self._watch_forever(wait_disconnect)
+        except Exception as exc:
+            self._fail(exc)
+
+    async def _watch_forever(self, wait_disconnect: WaitDisconnect | None) -> None:
         tick = self._tick()
         now = anyio.current_time()
         next_ping = now + (self._ping_interval or math.inf)
         writes_at_last_ping = self._writes
         while True:
+            if self._shutdown_begun and self._grace_deadline is None:
+                self._grace_deadline = now + self._grace
             deadline = now + tick
-            if self._grace_deadline is not None and not self._draining:
+            if self._grace_deadline is not None:
                 deadline = min(deadline, self._grace_deadline)
             with anyio.CancelScope(deadline=deadline) as self._watch_scope:
                 if wait_disconnect is None:
@@ -483,9 +577,11 @@ class EventStream:
             self._watch_scope = None
             now = anyio.current_time()
             if self._shutdown_begun and self._grace_deadline is None:
-                self._grace_deadline = now + self._grace
+                continue  # woken by the shutdown: set its deadline, then wait again
             if self._grace_deadline is not None and now >= self._grace_deadline:
-                self._drain(now)
+                self._draining = True  # run() sends what is left and the farewell
+                self._cancel_all()
+                return
             started = self._send_started
             if started is not None and now - started >= self._send_timeout:  # type: ignore[operator]
                 self._timed_out = True
@@ -498,16 +594,6 @@ class EventStream:
                     self._wake_writer()
                 writes_at_last_ping = self._writes
 
-    def _drain(self, now: float) -> None:
-        """The grace period is over: cancel the source; the writer sends the rest and ends."""
-        if self._draining:
-            return
-        self._draining = True
-        if self._producer_scope is not None:
-            self._producer_scope.cancel()
-        if self._group_scope is not None:  # a writer stuck on a frozen client is cut off
-            self._group_scope.deadline = now + _FAREWELL_TIMEOUT
-
     def _cancel_all(self) -> None:
         if self._group_scope is not None:
             self._group_scope.cancel()
@@ -518,8 +604,6 @@ class EventStream:
         self._shutdown_begun = True
         if self._shutdown_event is not None:
             self._shutdown_event.set()
-        if self._grace == 0 and self._producer_scope is not None:
-            self._producer_scope.cancel()
         if self._watch_scope is not None:
             self._watch_scope.cancel()  # the watch loop wakes and sets the grace deadline
 

@@ -12,18 +12,19 @@ import pytest
 from apps import numbered
 from reference import reference_parse
 from servers import RawClient, Server, serve, wait_for
+from twins import TWINS, server_env
 
 KINDS = ["uvicorn", "hypercorn", "hypercorn-trio"]
 
 
 @pytest.fixture(
     scope="module",
-    params=[(kind, twin) for kind in KINDS for twin in ("c", "py")],
+    params=[(kind, twin) for kind in KINDS for twin in TWINS],
     ids=lambda p: f"{p[0]}-{p[1]}",
 )
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     kind, twin = request.param
-    with serve(kind, env={"SSE_FAST_NO_EXTENSIONS": "1" if twin == "py" else "0"}) as running:
+    with serve(kind, env=server_env(twin)) as running:
         assert running.stats()["compiled"] is (twin == "c")
         yield running
 

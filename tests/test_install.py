@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXPECT_PURE
+from twins import EXPECT_PURE
 
 import sse_fast
 

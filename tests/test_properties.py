@@ -9,10 +9,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import TWINS, load_twin
 from hypothesis import given
 from hypothesis import strategies as st
 from reference import Parsed, reference_parse
+from twins import TWINS, load_twin
 
 pure = load_twin("py")
 # In a pure wheel (SSE_FAST_EXPECT_PURE) the tests marked `compiled` are deselected,

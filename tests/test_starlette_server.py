@@ -8,12 +8,12 @@ import httpx
 import pytest
 from reference import reference_parse
 from servers import RawClient, Server, serve, wait_for
+from twins import TWINS, server_env
 
 
-@pytest.fixture(scope="module", params=["c", "py"])
+@pytest.fixture(scope="module", params=TWINS)
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    env = {"SSE_FAST_NO_EXTENSIONS": "1" if request.param == "py" else "0"}
-    with serve("uvicorn", app="apps:starlette_app", env=env) as running:
+    with serve("uvicorn", app="apps:starlette_app", env=server_env(request.param)) as running:
         assert running.stats()["compiled"] is (request.param == "c")
         yield running
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 import pytest
-from conftest import EXPECT_PURE
+from twins import EXPECT_PURE
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 

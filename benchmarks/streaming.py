@@ -1,0 +1,161 @@
+"""End-to-end streaming speed and memory, side by side, under uvicorn on 127.0.0.1.
+
+    .venv/bin/python benchmarks/streaming.py [--events 100000] [--repeat 5] [--idle 1000]
+
+One client reads the raw socket (HTTP/1.0, so no chunked framing to undo) and times
+N W1 token events from request to last byte. Contenders: the sse_fast Starlette adapter,
+the sse_fast ASGI app, sse-starlette 3.7, and a bare ASGI app sending pre-framed bytes,
+one send per event (the ceiling). Memory per idle connection is the server's RSS growth
+with ``--idle`` connections open, each in a fresh server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONTENDERS = ["sse_fast-starlette", "sse_fast-asgi", "sse-starlette", "bare"]
+SHAPES = {
+    "fast": "yielded one at a time as fast as possible",
+    "burst": "64 events available at once",
+    "turn": "one event per event-loop turn (nothing to coalesce)",
+}
+FRAME_SIZE = len(b'data: {"token":"hello"}\n\n')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn() -> Iterator[tuple[int, int]]:
+    """A uvicorn server for stream_apps; yields its port and process id."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "stream_apps:app", "--port", str(port),
+               "--log-level", "warning", "--no-access-log", "--backlog", "4096"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=HERE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def events_per_second(port: int, path: str, events: int) -> float:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        start = time.perf_counter()
+        sock.sendall(f"GET {path}?n={events} HTTP/1.0\r\n\r\n".encode())
+        received = 0
+        while chunk := sock.recv(1 << 20):
+            received += len(chunk)
+        took = time.perf_counter() - start
+    if received < events * FRAME_SIZE:
+        raise RuntimeError(f"{path}: {received} bytes, expected at least {events * FRAME_SIZE}")
+    return events / took
+
+
+def throughput(events: int, repeat: int) -> dict[tuple[str, str], float]:
+    results: dict[tuple[str, str], list[float]] = {}
+    with uvicorn() as (port, _):
+        for contender in CONTENDERS:  # warm up every route once
+            for shape in SHAPES:
+                events_per_second(port, f"/{contender}/{shape}", 1000)
+        for _ in range(repeat):  # interleaved, so noise spreads over all contenders
+            for shape in SHAPES:
+                for contender in CONTENDERS:
+                    rate = events_per_second(port, f"/{contender}/{shape}", events)
+                    results.setdefault((contender, shape), []).append(rate)
+    return {key: statistics.median(rates) for key, rates in results.items()}
+
+
+def idle_memory(contender: str, connections: int) -> float:
+    """KiB of server RSS per open, idle stream."""
+    with uvicorn() as (port, pid):
+        for _ in range(20):
+            events_per_second(port, f"/{contender}/fast", 100)
+        before = rss_kib(pid)
+        sockets = []
+        try:
+            for _ in range(connections):
+                sock = socket.create_connection(("127.0.0.1", port))
+                sock.sendall(f"GET /{contender}/idle HTTP/1.0\r\n\r\n".encode())
+                sockets.append(sock)
+            for sock in sockets:  # every stream has started and sent its first event
+                data = b""
+                while b'{"token":"hello"}' not in data:
+                    data += sock.recv(4096)
+            time.sleep(0.5)
+            return (rss_kib(pid) - before) / connections
+        finally:
+            for sock in sockets:
+                sock.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--idle", type=int, default=1000)
+    args = parser.parse_args()
+
+    rates = throughput(args.events, args.repeat)
+    print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "
+          f"(uvicorn {uvicorn_version()}, h11, asyncio; one raw-socket client)\n")  # fmt: skip
+    print("| events | " + " | ".join(CONTENDERS) + " | sse_fast-asgi vs sse-starlette | vs bare |")
+    print("|---" * (len(CONTENDERS) + 3) + "|")
+    for shape, label in SHAPES.items():
+        row = [f"{rates[c, shape]:,.0f}" for c in CONTENDERS]
+        ours, peer, bare = (
+            rates["sse_fast-asgi", shape],
+            rates["sse-starlette", shape],
+            rates["bare", shape],
+        )
+        print(f"| {label} | " + " | ".join(row) + f" | {ours / peer:.2f}x | {ours / bare:.2f}x |")
+    starlette_ratio = rates["sse_fast-starlette", "fast"] / rates["sse-starlette", "fast"]
+    print(f"\nsse_fast Starlette adapter vs sse-starlette, fastest shape: {starlette_ratio:.2f}x")
+
+    if args.idle:
+        print(f"\nServer memory per idle connection ({args.idle:,} open streams, RSS growth)\n")
+        print("| server | KiB per connection |")
+        print("|---|---|")
+        for contender in ["sse_fast-asgi", "sse_fast-starlette", "sse-starlette", "bare"]:
+            print(f"| {contender} | {idle_memory(contender, args.idle):.1f} |")
+
+
+def uvicorn_version() -> str:
+    from importlib.metadata import version
+
+    return version("uvicorn")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    main()

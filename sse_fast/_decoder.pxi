@@ -8,8 +8,12 @@
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(void* op)
 
 cdef object _MESSAGE = "message"
 cdef object _EMPTY = ""
@@ -31,13 +35,31 @@ cdef int grow(char** buf, Py_ssize_t* cap, Py_ssize_t need) except -1:
     return 0
 
 
-cdef ServerSentEvent decoded_event(str data, str event, str id):
-    """An event from decoded values, which are valid by construction."""
+cdef inline int decoded_text(Text* t, str value, Py_ssize_t breaks) except -1:
+    """Measure a decoded value: it holds ``breaks`` LFs, no CR and no lone surrogate."""
+    if PyUnicode_IS_ASCII(value):
+        t.kind = 0
+        t.ptr = <const char*>PyUnicode_DATA(value)
+        t.n = t.size = PyUnicode_GET_LENGTH(value)
+        t.eol = t.breaks = breaks
+        return 0
+    return text_of_str(t, value, MULTILINE, "data")
+
+
+cdef ServerSentEvent decoded_event(str data, Py_ssize_t breaks, str event, str id):
+    """An event from decoded values, which are valid by construction; its frame is
+    measured as ``prepare()`` would, without searching for what is known."""
     cdef ServerSentEvent ev = ServerSentEvent.__new__(ServerSentEvent)
     ev.data = data
     ev.event = event
     ev.id = id
-    prepare(&ev.frame, data, event, id, None, None)
+    ev.frame.has_data = ev.frame.has_event = ev.frame.has_id = True
+    decoded_text(&ev.frame.data, data, breaks)
+    decoded_text(&ev.frame.event, event, 0)
+    decoded_text(&ev.frame.id, id, 0)
+    # Its fields are exact str objects, so it can never be part of a reference cycle;
+    # untracked, it costs the cyclic GC nothing (as CPython does for tuples of atoms).
+    PyObject_GC_UnTrack(<PyObject*>ev)
     return ev
 
 
@@ -73,6 +95,7 @@ cdef class Decoder:
     cdef Py_ssize_t line_len, line_cap
     cdef char* data      # raw data values of the pending event, each followed by LF
     cdef Py_ssize_t data_len, data_cap
+    cdef Py_ssize_t data_lines
     cdef char head[3]    # bytes seen while the BOM is undecided
     cdef int head_len    # -1 once the stream start is past
     cdef bint pending_cr  # the last chunk ended with CR: an LF next is its pair
@@ -93,7 +116,7 @@ cdef class Decoder:
         self.head_len = 0
         self.pending_cr = False
         self.line_len = 0
-        self.data_len = 0
+        self.data_len = self.data_lines = 0
         self.event_type = _EMPTY
         self.id_buffer = self.last_event_id
 
@@ -213,6 +236,11 @@ cdef class Decoder:
             return self.dispatch(out)
         if p[0] == 58:  # ":" starts a comment
             return 0
+        if n >= 5 and memcmp(p, b"data:", 5) == 0:
+            value = p + 5
+            if value < p + n and value[0] == 32:
+                value += 1
+            return self.append_data(value, p + n - value)
         colon = <const char*>memchr(p, 58, n)
         if colon == NULL:
             name_len = n
@@ -224,13 +252,7 @@ cdef class Decoder:
                 value += 1
         value_len = p + n - value
         if name_len == 4 and memcmp(p, b"data", 4) == 0:
-            if self.data_len + value_len + 1 > self.limit:
-                raise _errors.data_too_large(self.limit)
-            if self.data_len + value_len + 1 > self.data_cap:
-                grow(&self.data, &self.data_cap, self.data_len + value_len + 1)
-            memcpy(self.data + self.data_len, value, value_len)
-            self.data_len += value_len + 1
-            self.data[self.data_len - 1] = 10
+            self.append_data(value, value_len)
         elif name_len == 5 and memcmp(p, b"event", 5) == 0:
             self.event_type = decoded(value, value_len)
         elif name_len == 2 and memcmp(p, b"id", 2) == 0:
@@ -238,6 +260,17 @@ cdef class Decoder:
                 self.id_buffer = decoded(value, value_len)
         elif name_len == 5 and memcmp(p, b"retry", 5) == 0:
             self.set_retry(value, value_len)
+        return 0
+
+    cdef int append_data(self, const char* value, Py_ssize_t n) except -1:
+        if self.data_len + n + 1 > self.limit:
+            raise _errors.data_too_large(self.limit)
+        if self.data_len + n + 1 > self.data_cap:
+            grow(&self.data, &self.data_cap, self.data_len + n + 1)
+        memcpy(self.data + self.data_len, value, n)
+        self.data_len += n + 1
+        self.data[self.data_len - 1] = 10
+        self.data_lines += 1
         return 0
 
     cdef int set_retry(self, const char* p, Py_ssize_t n) except -1:
@@ -265,10 +298,11 @@ cdef class Decoder:
         if self.data_len:
             out.append(decoded_event(
                 decoded(self.data, self.data_len - 1),
+                self.data_lines - 1,
                 self.event_type if self.event_type else _MESSAGE,
                 self.last_event_id,
             ))
-            self.data_len = 0
+            self.data_len = self.data_lines = 0
             if self.data_cap > _KEEP_CAPACITY:
                 PyMem_Free(self.data)
                 self.data = NULL

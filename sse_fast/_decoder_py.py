@@ -11,6 +11,8 @@ events, keep equal state and raise the same exceptions for every input.
 
 from __future__ import annotations
 
+import re
+from itertools import islice
 from typing import Final
 
 from . import _errors
@@ -21,23 +23,29 @@ __all__ = ["Decoder", "EventTooLarge", "ServerSentEvent"]
 
 _BOM: Final = b"\xef\xbb\xbf"
 
-# Decoded values are valid by construction (no CR/LF, no lone surrogate, no NUL in
-# an id), so decoded events skip the validating constructor and fill the slots.
-_new_event = object.__new__
-_set = {name: getattr(ServerSentEvent, name).__set__ for name in ServerSentEvent.__slots__}
-_set_text, _set_data, _set_event = _set["_text"], _set["data"], _set["event"]
-_set_id, _set_retry, _set_comment = _set["id"], _set["retry"], _set["comment"]
+_new = object.__new__
+_BLANK_LINE: Final = re.compile(b"\n\n")
+_NEXT_DATA_LINE: Final = re.compile(b"\ndata: ")
+_NEXT_DATA_BLOCK: Final = re.compile("\n\ndata: ")
 
 
-def _decoded(data: str, event: str, id: str) -> ServerSentEvent:
-    ev: ServerSentEvent = _new_event(ServerSentEvent)
-    _set_text(ev, data)
-    _set_data(ev, data)
-    _set_event(ev, event)
-    _set_id(ev, id)
-    _set_retry(ev, None)
-    _set_comment(ev, None)
-    return ev
+class _NewEvent:
+    """A ``ServerSentEvent`` under construction: the same slots, but writable.
+
+    Decoded values are valid by construction (no CR/LF, no lone surrogate, no NUL
+    in an id), so decoded events skip the validating constructor: the decoder fills
+    the slots of one of these inline, then makes it a ``ServerSentEvent`` by
+    assigning ``__class__`` (allowed between classes of identical layout). This is
+    about three times faster than setting the slots through their descriptors.
+    """
+
+    __slots__ = ServerSentEvent.__slots__
+    _text: str
+    data: str
+    event: str
+    id: str
+    retry: None
+    comment: None
 
 
 class Decoder:
@@ -129,11 +137,91 @@ class Decoder:
             # A final CR ends its line now (never wait for the next chunk): C2.
             self._cr = chunk[-1] == 13
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = chunk.split(b"\n")
-        tail = lines.pop()
+        end = chunk.rfind(b"\n") + 1
+        tail = chunk[end:]
         self._tail = [tail] if tail else []
         self._tail_size = len(tail)
-        return self._lines(lines, len(chunk) + self._size > self._limit)
+        if len(chunk) + self._size > self._limit:  # the limit might be reached: line by line
+            return self._lines(chunk[: end - 1].split(b"\n"), True)
+        return self._blocks(chunk[:end] if tail else chunk)
+
+    def _blocks(self, text: bytes) -> list[ServerSentEvent]:
+        """Interpret whole lines (``text`` ends with LF) event by event.
+
+        Splitting on blank lines (LF LF) gives the events' blocks. Common blocks
+        (one ``data: `` line; header lines then only ``data: `` lines) have their
+        data cut out with a few searches over the bytes; other blocks go line by
+        line. (``re`` finds these separators several times faster than ``bytes``.)
+        """
+        blocks = _BLANK_LINE.split(text)
+        rest = blocks.pop()  # lines that no blank line has ended yet
+        events: list[ServerSentEvent] = []
+        if blocks:
+            # The first block may continue an event begun in an earlier chunk.
+            events = self._lines([*blocks[0].split(b"\n"), b""], False)
+            if len(blocks) > 1:
+                # The others start with no event pending (the previous block ended
+                # with a blank line) and each commits the id at its end.
+                middle = text[len(blocks[0]) + 2 : len(text) - len(rest) - 2]
+                events += self._single_lines(middle, len(blocks) - 1) or self._each(blocks)
+                self._last_event_id = self._id
+        if rest:
+            events += self._lines(rest[:-1].split(b"\n"), False)
+        return events
+
+    def _single_lines(self, middle: bytes, count: int) -> list[ServerSentEvent]:
+        """The events of ``count`` blocks that are each one ``data: `` line (a token
+        stream), or [] if they are not all so."""
+        if middle[:6] != b"data: " or middle.count(b"\n") != 2 * (count - 1):
+            return []
+        # One LF pair per block boundary and no other LF: each block is one line.
+        values = _NEXT_DATA_BLOCK.split(middle[6:].decode("utf-8", "replace"))
+        if len(values) != count:
+            return []
+        id_buffer = self._id
+        events = []
+        for value in values:
+            ev = _new(_NewEvent)
+            ev._text = ev.data = value
+            ev.event = "message"
+            ev.id = id_buffer
+            ev.retry = ev.comment = None
+            ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+            events.append(ev)
+        return events  # type: ignore[return-value]
+
+    def _each(self, blocks: list[bytes]) -> list[ServerSentEvent]:
+        lines = self._lines
+        events: list[ServerSentEvent] = []
+        for block in islice(blocks, 1, None):
+            if block[:6] == b"data: ":
+                start = 0
+            else:
+                start = block.find(b"\ndata: ") + 1
+                if not start:
+                    events += lines([*block.split(b"\n"), b""], False)
+                    continue
+            body = block[start:] if start else block
+            values = _NEXT_DATA_LINE.split(body)
+            if len(values) != body.count(b"\n") + 1:  # not only "data: " lines
+                events += lines([*block.split(b"\n"), b""], False)
+                continue
+            values[0] = values[0][6:]
+            if start:
+                lines(block[: start - 1].split(b"\n"), False)
+                if self._data:  # "data:" lines among the header lines come first
+                    self._data += values
+                    events += lines([b""], False)
+                    continue
+            ev = _new(_NewEvent)
+            ev._text = ev.data = b"\n".join(values).decode("utf-8", "replace")
+            ev.event = self._event or "message"
+            self._event = ""
+            ev.id = self._id
+            ev.retry = ev.comment = None
+            ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+            events.append(ev)  # type: ignore[arg-type]
+        return events
 
     def _lines(self, lines: list[bytes], check: bool) -> list[ServerSentEvent]:
         """Interpret complete lines; ``check``: the size limit might be reached."""
@@ -149,8 +237,13 @@ class Decoder:
                 # Dispatch: the id is committed first, even if nothing fires (D1, C7).
                 self._last_event_id = id_buffer
                 if data:
-                    text = b"\n".join(data).decode("utf-8", "replace")
-                    events.append(_decoded(text, event_type or "message", id_buffer))
+                    ev = _new(_NewEvent)
+                    ev._text = ev.data = b"\n".join(data).decode("utf-8", "replace")
+                    ev.event = event_type or "message"
+                    ev.id = id_buffer
+                    ev.retry = ev.comment = None
+                    ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                    events.append(ev)  # type: ignore[arg-type]
                     data = []
                     size = counted = 0
                 event_type = ""  # reset at every blank line (C9)

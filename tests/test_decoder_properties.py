@@ -18,7 +18,17 @@ SOUP = [b"\r", b"\n", b":", b" ", b"\0", b"\xef\xbb\xbf", b"\xef", b"\xff", b"\x
 SOUP += [bytes([c]) for c in b"dateiry0123456789"]
 SOUP += [b"data", b"event", b"id", b"retry", b"data: ", b"\r\n", b"\n\n"]
 
-soup = st.lists(st.sampled_from(SOUP), max_size=60).map(b"".join)
+LINES = [b"data: a", b"data: \xe2\x82\xac", b"data: \xff", b"data: ", b"data:b", b"data",
+         b"id: 7", b"id: 8\0", b"id", b"event: e", b"event:", b": c", b"retry: 9", b"x: y",
+         b"", b"", b"", b"\xef\xbb\xbfdata: d"]  # fmt: skip
+# Streams of whole lines, many of them blank: the decoder's fast paths for common
+# blocks (one data line; header lines then data lines) meet every other kind here.
+soup = st.one_of(
+    st.lists(st.sampled_from(SOUP), max_size=60).map(b"".join),
+    st.lists(
+        st.tuples(st.sampled_from(LINES), st.sampled_from([b"\n", b"\r", b"\r\n"])), max_size=40
+    ).map(lambda pairs: b"".join(line + end for line, end in pairs)),
+)
 
 
 def cut(stream: bytes, points: list[int]) -> list[bytes]:

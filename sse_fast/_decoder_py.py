@@ -104,7 +104,7 @@ class Decoder:
     def retry(self) -> int | None:
         return self._retry
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse the next bytes of the stream; return the events they complete."""
         if type(chunk) is not bytes:
             chunk = bytes(memoryview(chunk))

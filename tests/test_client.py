@@ -246,3 +246,14 @@ def test_aiter_events_checks_the_response(backend: str) -> None:
 def test_connect_rejects_other_clients() -> None:
     with pytest.raises(TypeError, match=r"httpx\.AsyncClient or an aiohttp\.ClientSession"):
         connect(object(), "http://127.0.0.1:1/")  # type: ignore[arg-type]
+
+
+def test_event_larger_than_max_event_size_raises_instead_of_reconnecting(backend: str) -> None:
+    async def main() -> SSEServer:
+        script = [Reply([b"data: " + b"x" * 1000 + b"\n\n"])]
+        async with SSEServer(script) as server:
+            with pytest.raises(sse_fast.EventTooLarge):
+                await collect(backend, server, retry=10, max_event_size=100)
+            return server
+
+    assert len(run(main()).headers) == 1

@@ -84,6 +84,8 @@ cdef class Decoder:
     ``max_event_size`` bounds the bytes buffered for one event: its data (one byte
     more per data line) and any single line. Past it ``feed()`` raises
     ``EventTooLarge`` (a ``ValueError``); None removes the bound.
+
+    A decoder holds the state of one stream: use it from one thread at a time.
     """
 
     cdef readonly str last_event_id
@@ -123,11 +125,16 @@ cdef class Decoder:
     cdef int enter(self) except -1:
         # Free-threaded builds: feed() from two threads at once must not share the
         # buffers. The flag is tested and set atomically; the second caller raises.
+        # (With the GIL, feed() runs no Python code that could let another thread in.)
         with cython.critical_section(self):
             if self.busy:
                 raise RuntimeError("Decoder is already in use by another thread")
             self.busy = True
         return 0
+
+    cdef void leave(self) noexcept:
+        with cython.critical_section(self):
+            self.busy = False
 
     def feed(self, chunk):
         """Parse the next bytes of the stream; return the events they complete."""
@@ -159,7 +166,7 @@ cdef class Decoder:
             self.scan(p, n, out)
             return out
         finally:
-            self.busy = False
+            self.leave()
 
     def close(self):
         """End of stream: the incomplete event and line are dropped (§9.2.6), so no
@@ -167,7 +174,7 @@ cdef class Decoder:
         starts a new stream (with its own BOM) if fed again."""
         self.enter()
         self.restart()
-        self.busy = False
+        self.leave()
         return []
 
     cdef int scan(self, const char* p, Py_ssize_t n, list out) except -1:

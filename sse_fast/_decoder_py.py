@@ -64,6 +64,8 @@ class Decoder:
     ``max_event_size`` bounds the bytes buffered for one event: its data (one byte
     more per data line) and any single line. Past it ``feed()`` raises
     ``EventTooLarge`` (a ``ValueError``); None removes the bound.
+
+    A decoder holds the state of one stream: use it from one thread at a time.
     """
 
     __slots__ = (

@@ -1,4 +1,4 @@
-"""Exceptions raised by both framing twins.
+"""Exceptions raised by both twins (framing and decoding), and the checks they share.
 
 Both twins detect bad input on their own (the compiled one in C) and then build the
 exception here, so that the type *and* the message are identical whichever twin runs.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -257,3 +259,11 @@ def test_event_larger_than_max_event_size_raises_instead_of_reconnecting(backend
             return server
 
     assert len(run(main()).headers) == 1
+
+
+def test_client_imports_neither_http_library_until_given_one() -> None:
+    code = "import sys, sse_fast.client; print('httpx' in sys.modules, 'aiohttp' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    )
+    assert result.stdout.split() == ["False", "False"]

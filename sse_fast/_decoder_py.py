@@ -98,6 +98,10 @@ class Decoder:
         self._counted = 0  # how many of them _size includes
         self._event = ""
 
+    def __reduce__(self) -> str | tuple[object, ...]:
+        # As in the compiled twin: a parser in mid-stream is not a value to copy.
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
     @property
     def last_event_id(self) -> str:
         return self._last_event_id

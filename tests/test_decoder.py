@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Iterable
 from types import ModuleType
@@ -379,3 +380,8 @@ def test_decoders_in_threads_do_not_interfere(decoding: ModuleType) -> None:
     assert len(results) == 4
     assert all(r == results[0] for r in results)
     assert len(results[0]) == 2000
+
+
+def test_decoder_cannot_be_pickled(decoding: ModuleType) -> None:
+    with pytest.raises(TypeError, match="pickle"):
+        pickle.dumps(decoding.Decoder())

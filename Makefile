@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pyi') \
+SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.pyi') \
            setup.py pyproject.toml
 
 .PHONY: install test lint typecheck pytest bench annotate demo wheel clean
@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/_framing_c.pyx
+	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/_framing_c.pyx sse_fast/_decoder.pxi
 
 typecheck: install
 	$(BIN)/mypy

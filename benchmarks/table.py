@@ -1,4 +1,4 @@
-"""Render a pytest-benchmark JSON file from test_framing.py as the README's tables.
+"""Render a pytest-benchmark JSON file (test_framing.py, test_decoding.py) as README tables.
 
     make bench BENCH_ARGS=--benchmark-json=bench.json
     .venv/bin/python benchmarks/table.py bench.json
@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 STARLETTE = "sse-starlette 3.7"
+HTTPX_SSE = "httpx-sse 0.4.3"
 KINDS = {
     "Framing from fields, one call": ("encode(data, ...)", "ServerSentEvent(data, ...).encode()"),
     "Encoding an event built beforehand": ("event.encode()", "event.encode()"),
@@ -40,6 +41,8 @@ def medians(benchmarks: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
 def render(benchmarks: list[dict[str, Any]]) -> str:
     found = medians(benchmarks)
     workloads = sorted({g for g, _ in found if g.startswith("W")})
+    if not workloads:
+        return render_decoding(found)
     lines = []
     for title, (ours, theirs) in KINDS.items():
         lines += [
@@ -64,7 +67,7 @@ def render(benchmarks: list[dict[str, Any]]) -> str:
         f"{human(ceiling)}, so sse_fast compiled takes {compiled_w4 / ceiling:.2f}x that time.",
         "",
     ]
-    batch = {impl: t for (g, impl), t in found.items() if not g.startswith("W")}
+    batch = {impl: t for (g, impl), t in found.items() if g[:1] not in ("W", "D")}
     starlette = batch["batch_sse_starlette_encode_each"]
     lines += [
         "**1,000 W1 events** (median per batch)",
@@ -75,6 +78,24 @@ def render(benchmarks: list[dict[str, Any]]) -> str:
     for impl, t in sorted(batch.items(), key=lambda item: item[1]):
         name = impl.removeprefix("batch_").replace("_", " ").replace("sse fast", "sse_fast")
         lines.append(f"| {name} | {human(t)} | {human(t / 1000)} | {starlette / t:.1f}x |")
+    if any(g.startswith("D") for g, _ in found):
+        lines += ["", render_decoding(found)]
+    return "\n".join(lines)
+
+
+def render_decoding(found: dict[tuple[str, str], float]) -> str:
+    """Decoding (test_decoding.py): medians per stream and the speed-up over httpx-sse."""
+    lines = [
+        f"| stream | sse_fast compiled | sse_fast pure | {HTTPX_SSE} | compiled | pure |",
+        "|---|---|---|---|---|---|",
+    ]
+    for stream in sorted({g for g, _ in found if g.startswith("D")}):
+        c = found[stream, "sse_fast compiled"]
+        p = found[stream, "sse_fast pure"]
+        h = found[stream, HTTPX_SSE]
+        lines.append(
+            f"| {stream} | {human(c)} | {human(p)} | {human(h)} | {h / c:.1f}x | {h / p:.1f}x |"
+        )
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Exceptions raised by both framing twins.
+"""Exceptions raised by both twins (framing and decoding), and the checks they share.
 
 Both twins detect bad input on their own (the compiled one in C) and then build the
 exception here, so that the type *and* the message are identical whichever twin runs.
@@ -81,3 +81,55 @@ def wrong_item(index: int, item: object) -> TypeError:
         f"encode_many() items must be ServerSentEvent or str, not "
         f"{type(item).__name__} (item {index})"
     )
+
+
+DEFAULT_MAX_EVENT_SIZE = 8 * 1024 * 1024
+
+
+class EventTooLarge(ValueError):
+    """A decoded stream holds an event or a line longer than the decoder's ``max_event_size``.
+
+    Raised by ``Decoder.feed()`` instead of buffering without bound. The pending event is
+    lost and the stream cannot be resumed from this point: drop the decoder (a client
+    would reconnect, sending the decoder's ``last_event_id``).
+    """
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"{what} longer than max_event_size ({limit} bytes)")
+        self.limit = limit
+
+
+def line_too_long(limit: int) -> EventTooLarge:
+    return EventTooLarge("line", limit)
+
+
+def data_too_large(limit: int) -> EventTooLarge:
+    return EventTooLarge("event data", limit)
+
+
+def max_event_size(value: object) -> int:
+    """Validate ``max_event_size``: a positive int, or None (no limit: 2**63 - 1)."""
+    if value is None:
+        return MAX_RETRY
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise wrong_type("max_event_size", "an int or None", value)
+    if value <= 0:
+        raise ValueError(f"max_event_size must be positive: {value!r}")
+    return min(int(value), MAX_RETRY)
+
+
+def seed_id(value: object) -> str:
+    """Validate a decoder's initial ``last_event_id`` like an encoded ``id``."""
+    if not isinstance(value, str):
+        raise wrong_type("last_event_id", "str", value)
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise ValueError(f"last_event_id must not contain CR, LF or NUL: {_show(value)}")
+    return str(value)
+
+
+def retry_value(digits: bytes) -> int:
+    """ASCII digits as milliseconds, capped at 2**63 - 1 (never int() on a huge string)."""
+    digits = digits.lstrip(b"0")
+    if len(digits) > 19:
+        return MAX_RETRY
+    return min(int(digits or b"0"), MAX_RETRY)

@@ -589,3 +589,7 @@ def encode_many(events, sep="\n"):
         else:
             p = write_frame(p, item_frame(&f, item, i), sep_ptr, sep_len)
     return out
+
+
+# The decoder lives in this module so that it can build ServerSentEvent objects in C.
+include "_decoder.pxi"

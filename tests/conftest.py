@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
@@ -38,3 +39,12 @@ def framing(request: pytest.FixtureRequest) -> ModuleType:
 @pytest.fixture(scope="session")
 def parse() -> Callable[[bytes], Parsed]:
     return reference_parse
+
+
+DECODER_TWINS = {"c": "sse_fast._framing_c", "py": "sse_fast._decoder_py"}
+
+
+@pytest.fixture(scope="session", params=TWINS)
+def decoding(request: pytest.FixtureRequest) -> ModuleType:
+    """A module with ``Decoder`` and ``ServerSentEvent``: the compiled twin, then the pure."""
+    return importlib.import_module(DECODER_TWINS[request.param])

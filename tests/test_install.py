@@ -73,6 +73,8 @@ def test_typing_files_are_shipped() -> None:
 def test_public_names() -> None:
     assert set(sse_fast.__all__) == {
         "COMPILED",
+        "Decoder",
+        "EventTooLarge",
         "ServerSentEvent",
         "__version__",
         "encode",

@@ -11,6 +11,7 @@ once, a burst drained from a queue) therefore leave together.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
 import signal
@@ -192,14 +193,11 @@ class _FutureWakeup:
         await self._future
 
 
-def _wakeup_factory() -> Callable[[], _Wakeup]:
+def _running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # trio
-        return type(anyio.Event())  # the backend's class: skips anyio's lookup per wait
-    return lambda: _FutureWakeup(loop)
+        return asyncio.get_running_loop()
+    except RuntimeError:  # another backend: trio
+        return None
 
 
 class EventStream:
@@ -237,7 +235,9 @@ class EventStream:
         "_grace_deadline",
         "_group_scope",
         "_has_bytes",
+        "_loop",
         "_new_wakeup",
+        "_next_ping",
         "_on_disconnect",
         "_outcome",
         "_ping_bytes",
@@ -255,10 +255,14 @@ class EventStream:
         "_shutdown_begun",
         "_shutdown_event",
         "_source",
+        "_stopping",
+        "_tasks",
         "_timed_out",
+        "_timer",
         "_watch_scope",
         "_writer_wakeup",
         "_writes",
+        "_writes_at_last_ping",
     )  # fmt: skip
 
     def __init__(
@@ -318,6 +322,14 @@ class EventStream:
         self._grace_deadline: float | None = None  # set by the watch task once shut down
         self._draining = False  # the grace period is over: everything is being stopped
         self._error: BaseException | None = None
+        self._stopping = False  # the stream is ending: every part stops
+        self._next_ping = math.inf
+        self._writes_at_last_ping = 0
+        # On asyncio the parts are plain tasks and the clock one timer handle; on other
+        # backends (trio) an anyio task group and a watch loop with a deadline.
+        self._loop: Any = None
+        self._tasks: list[Any] = []
+        self._timer: Any = None
         self._watch_scope: anyio.CancelScope | None = None
         self._group_scope: anyio.CancelScope | None = None
         self._disconnect_message: object = None
@@ -332,23 +344,16 @@ class EventStream:
         departure is noticed at the next write). Raises :class:`SendTimeoutError` when a
         write stalls, and whatever the source raised, after sending what it made before.
         """
-        self._new_wakeup = _wakeup_factory()
         shutdown = self._shutdown if self._shutdown is not None else current_shutdown()
         shutdown._streams.add(self)
         try:
             if shutdown.triggered:
                 self._begin_shutdown()
-            async with anyio.create_task_group() as group:
-                self._group_scope = group.cancel_scope
-                group.start_soon(self._produce)
-                group.start_soon(self._watch, wait_disconnect)
-                if self._background is not None:
-                    group.start_soon(self._run_background, self._background)
-                try:
-                    await self._write(send)
-                except Exception as exc:
-                    self._fail(exc)
-                group.cancel_scope.cancel()
+            loop = _running_asyncio_loop()
+            if loop is not None:
+                await self._run_on_asyncio(loop, send, wait_disconnect)
+            else:
+                await self._run_on_anyio(send, wait_disconnect)
             if self._draining and self._outcome is None:
                 # The grace period ran out and everything was stopped: what the source
                 # made before still goes out, then the farewell.
@@ -372,11 +377,49 @@ class EventStream:
             raise error
         return self._outcome or Outcome.SHUTDOWN
 
+    async def _run_on_asyncio(
+        self, loop: Any, send: Send, wait_disconnect: WaitDisconnect | None
+    ) -> None:
+        """Plain tasks (anyio's task group costs about 3 KiB more per task, per
+        connection) and one timer handle instead of a task and a cancel scope."""
+        self._loop = loop
+        self._new_wakeup = lambda: _FutureWakeup(loop)
+        self._tasks = [loop.create_task(self._produce())]
+        if wait_disconnect is not None:
+            self._tasks.append(loop.create_task(self._await_disconnect(wait_disconnect)))
+        if self._background is not None:
+            self._tasks.append(loop.create_task(self._run_background(self._background)))
+        writer = loop.create_task(self._write_or_fail(send))
+        self._tasks.append(writer)
+        self._on_timer()
+        try:
+            await asyncio.wait([writer])
+        finally:
+            self._stop()
+            await asyncio.wait(self._tasks)  # every finally (the source's) has run
+
+    async def _run_on_anyio(self, send: Send, wait_disconnect: WaitDisconnect | None) -> None:
+        self._new_wakeup = type(anyio.Event())  # the backend's class: no lookup per wait
+        async with anyio.create_task_group() as group:
+            self._group_scope = group.cancel_scope
+            group.start_soon(self._produce)
+            group.start_soon(self._watch, wait_disconnect)
+            if self._background is not None:
+                group.start_soon(self._run_background, self._background)
+            await self._write_or_fail(send)
+            self._stop()
+
+    async def _write_or_fail(self, send: Send) -> None:
+        try:
+            await self._write(send)
+        except Exception as exc:
+            self._fail(exc)
+
     def _fail(self, exc: BaseException) -> None:
         """One part of the stream failed: stop the rest; run() raises ``exc``."""
         if self._error is None:
             self._error = exc
-        self._cancel_all()
+        self._stop()
 
     async def _run_background(self, background: Callable[[], Awaitable[object]]) -> None:
         try:
@@ -504,6 +547,8 @@ class EventStream:
                 while not (self._buffer or self._ping_due or self._producer_done):
                     self._writer_wakeup = wakeup = self._new_wakeup()  # type: ignore[misc]
                     await wakeup.wait()
+                if self._stopping:
+                    return
                 data = self._take_batch()
                 if self._ping_due:
                     self._ping_due = False
@@ -540,61 +585,81 @@ class EventStream:
 
     # ------------------------------------------------------------ watch: disconnect and timer
 
-    def _tick(self) -> float:
-        """Seconds between two looks at the clock (inf: nothing to time)."""
-        tick = math.inf
-        if self._ping_interval is not None:
-            tick = self._ping_interval
+    def _check_clock(self, now: float) -> float:
+        """Do what is due at ``now`` (ping, send timeout, end of the grace period);
+        return when to look again (inf: never)."""
+        if self._stopping:
+            return math.inf
+        if self._ping_interval is not None and math.isinf(self._next_ping):
+            self._next_ping = now + self._ping_interval  # the first look, at the start
+        if self._shutdown_begun and self._grace_deadline is None:
+            self._grace_deadline = now + self._grace
+        if self._grace_deadline is not None and now >= self._grace_deadline:
+            self._draining = True  # run() sends what is left and the farewell
+            self._stop()
+            return math.inf
+        started = self._send_started
+        if started is not None and now - started >= self._send_timeout:  # type: ignore[operator]
+            self._timed_out = True
+            self._stop()
+            return math.inf
+        if now >= self._next_ping:
+            self._next_ping = now + self._ping_interval  # type: ignore[operator]
+            if not (self._ping_idle_only and self._writes != self._writes_at_last_ping):
+                self._ping_due = True
+                self._wake_writer()
+            self._writes_at_last_ping = self._writes
+        check = self._next_ping
         if self._send_timeout is not None:
-            tick = min(tick, self._send_timeout / 4)
-        return tick
+            check = min(check, now + self._send_timeout / 4)
+        if self._grace_deadline is not None:
+            check = min(check, self._grace_deadline)
+        return check
+
+    def _on_timer(self) -> None:
+        """asyncio: the connection's one timer, re-armed for the next thing due."""
+        loop = self._loop
+        check = self._check_clock(loop.time())
+        self._timer = None if math.isinf(check) else loop.call_at(check, self._on_timer)
+
+    async def _await_disconnect(self, wait_disconnect: WaitDisconnect) -> None:
+        try:
+            self._disconnect_message = await wait_disconnect()
+        except Exception as exc:
+            self._fail(exc)
+            return
+        if self._outcome is None:
+            self._outcome = Outcome.DISCONNECTED
+        self._stop()
 
     async def _watch(self, wait_disconnect: WaitDisconnect | None) -> None:
+        """Other backends: wait for the client to leave, looking at the clock when due."""
         try:
-            await self._watch_forever(wait_disconnect)
+            check = self._check_clock(anyio.current_time())
+            while not self._stopping:
+                with anyio.CancelScope(deadline=check) as self._watch_scope:
+                    if wait_disconnect is None:
+                        await anyio.sleep_forever()
+                    else:
+                        self._disconnect_message = await wait_disconnect()
+                        if self._outcome is None:
+                            self._outcome = Outcome.DISCONNECTED
+                        self._stop()
+                        return
+                self._watch_scope = None
+                check = self._check_clock(anyio.current_time())
         except Exception as exc:
             self._fail(exc)
 
-    async def _watch_forever(self, wait_disconnect: WaitDisconnect | None) -> None:
-        tick = self._tick()
-        now = anyio.current_time()
-        next_ping = now + (self._ping_interval or math.inf)
-        writes_at_last_ping = self._writes
-        while True:
-            if self._shutdown_begun and self._grace_deadline is None:
-                self._grace_deadline = now + self._grace
-            deadline = now + tick
-            if self._grace_deadline is not None:
-                deadline = min(deadline, self._grace_deadline)
-            with anyio.CancelScope(deadline=deadline) as self._watch_scope:
-                if wait_disconnect is None:
-                    await anyio.sleep_forever()
-                else:
-                    self._disconnect_message = await wait_disconnect()
-                    self._outcome = Outcome.DISCONNECTED
-                    self._cancel_all()
-                    return
-            self._watch_scope = None
-            now = anyio.current_time()
-            if self._shutdown_begun and self._grace_deadline is None:
-                continue  # woken by the shutdown: set its deadline, then wait again
-            if self._grace_deadline is not None and now >= self._grace_deadline:
-                self._draining = True  # run() sends what is left and the farewell
-                self._cancel_all()
-                return
-            started = self._send_started
-            if started is not None and now - started >= self._send_timeout:  # type: ignore[operator]
-                self._timed_out = True
-                self._cancel_all()
-                return
-            if now >= next_ping:
-                next_ping = now + self._ping_interval  # type: ignore[operator]
-                if not (self._ping_idle_only and self._writes != writes_at_last_ping):
-                    self._ping_due = True
-                    self._wake_writer()
-                writes_at_last_ping = self._writes
-
-    def _cancel_all(self) -> None:
+    def _stop(self) -> None:
+        """End the stream: stop every part (idempotent)."""
+        self._stopping = True
+        self._wake_writer()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in self._tasks:
+            task.cancel()
         if self._group_scope is not None:
             self._group_scope.cancel()
 
@@ -604,8 +669,13 @@ class EventStream:
         self._shutdown_begun = True
         if self._shutdown_event is not None:
             self._shutdown_event.set()
+        # Look at the clock now: it sets the grace deadline (and may end the stream).
         if self._watch_scope is not None:
-            self._watch_scope.cancel()  # the watch loop wakes and sets the grace deadline
+            self._watch_scope.cancel()
+        elif self._loop is not None and not self._stopping:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_soon(self._on_timer)
 
 
 async def _close_quietly(source: object) -> None:

@@ -126,6 +126,8 @@ async def events(request: Request) -> EventSourceResponse:
         finally:
             record["closed"] = time.monotonic()
             drops[client].discard(dropped)
+            if not drops[client]:
+                del drops[client]
 
     return EventSourceResponse(stream())
 

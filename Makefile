@@ -2,10 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PORT ?= 8000
+# The browser tests use Debian's Chromium: Playwright must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.pyi') \
            setup.py pyproject.toml
 
-.PHONY: install test lint typecheck pytest bench annotate demo wheel clean
+.PHONY: install browser test lint typecheck pytest bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +18,7 @@ $(BIN)/python:
 # SSE_FAST_REQUIRE_EXTENSIONS=1 makes a failed compile fail here.
 $(VENV)/.installed: $(BIN)/python $(SOURCES)
 	SSE_FAST_REQUIRE_EXTENSIONS=1 $(BIN)/python -m pip install --quiet \
-		--no-build-isolation ".[test,lint,bench]"
+		--no-build-isolation ".[test,lint,bench,e2e]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,7 +32,13 @@ typecheck: install
 	$(BIN)/mypy
 	cd / && $(abspath $(BIN))/python -m mypy.stubtest sse_fast._framing_c
 
-pytest: install
+# Debian's Chromium for tests/e2e, installed when missing (CI runs as root). Without it
+# the browser tests fail rather than skip.
+browser:
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
+
+pytest: install browser
 	$(BIN)/pytest tests benchmarks --benchmark-disable
 
 test: lint typecheck pytest
@@ -51,9 +60,9 @@ annotate: $(BIN)/python
 wheel:
 	PYTHON=$(PYTHON) bash scripts/check_wheels.sh
 
-demo:
-	@echo "make demo arrives with the demo issue; for now see README.md's quickstart." >&2
-	@exit 1
+# The live demo (examples/demo/) on http://127.0.0.1:$(PORT)/, served by uvicorn.
+demo: install
+	PORT=$(PORT) $(BIN)/python examples/demo/app.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info sse_fast/*.c sse_fast/*.so sse_fast/*.html

@@ -24,6 +24,7 @@ from typing import Any
 
 from sse_fast.adapters.asgi import sse_headers, stream_response
 from starlette.background import BackgroundTask
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -37,10 +38,23 @@ __all__ = [
     "JSONServerSentEvent",
     "SendTimeoutError",
     "ServerSentEvent",
+    "last_event_id",
 ]
 
 DEFAULT_PING_INTERVAL = 15
 DEFAULT_SEPARATOR = "\r\n"
+
+
+def last_event_id(request: HTTPConnection) -> str:
+    """The request's ``Last-Event-ID`` as the browser meant it ("" if none).
+
+    Browsers send the id's UTF-8 bytes; Starlette's ``request.headers`` decodes header
+    values as Latin-1, which turns a non-ASCII id into mojibake. This reads the raw bytes.
+    """
+    for name, value in request.scope["headers"]:
+        if name.lower() == b"last-event-id":
+            return bytes(value).decode("utf-8", "replace")
+    return ""
 
 
 def _as_text(value: Any) -> Any:

@@ -92,3 +92,14 @@ def test_background_task_runs_after_the_stream() -> None:
     with client_for(response) as client:
         client.get("/")
     assert ran == ["done"]
+
+
+def test_last_event_id_is_read_as_utf8() -> None:
+    from sse_fast.adapters.starlette import last_event_id
+    from starlette.requests import Request as StarletteRequest
+
+    scope = {"type": "http", "headers": [(b"last-event-id", "évènement…".encode())]}
+    request = StarletteRequest(scope)
+    assert request.headers["last-event-id"] != "évènement…"  # Starlette's Latin-1 view
+    assert last_event_id(request) == "évènement…"
+    assert last_event_id(StarletteRequest({"type": "http", "headers": []})) == ""

@@ -28,7 +28,12 @@ from typing import Any
 import anyio
 import uvicorn
 from sse_fast.adapters import asgi
-from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent, ServerSentEvent
+from sse_fast.adapters.starlette import (
+    EventSourceResponse,
+    JSONServerSentEvent,
+    ServerSentEvent,
+    last_event_id,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
@@ -70,11 +75,6 @@ def numbered(n: int) -> ServerSentEvent:
         text = f"Headline {n}\n{HEADLINE}\nthree lines, one event"
         return ServerSentEvent(text, event="news", id=event_id(n))
     return ServerSentEvent(time.strftime("%H:%M:%S"), event="tick", id=event_id(n))
-
-
-def last_event_id(request: Request) -> str:
-    # Browsers send the id's UTF-8 bytes; Starlette decodes header values as Latin-1.
-    return request.headers.get("last-event-id", "").encode("latin-1").decode("utf-8", "replace")
 
 
 def number_param(request: Request, name: str, default: float) -> float:

@@ -1,12 +1,15 @@
 """The streaming engine: events from any (async) iterable to any transport.
 
-One connection runs three things: the *writer* (in the caller's task) frames and sends,
-a *producer* task iterates the user's source into a buffer, and a *watch* task waits
-for the client to leave and is the connection's one timer (pings, send timeout,
-shutdown grace period). Per event there is no cancel scope, no task and no log call:
-the producer appends to a list, the writer takes everything the producer made while
-it ran and sends it as one write. Events that are already available (a list yielded at
-once, a burst drained from a queue) therefore leave together.
+A connection has three parts: a *producer* iterates the user's source into a buffer,
+a *writer* frames and sends, and a *watcher* waits for the client to leave. One clock
+per connection serves pings, the send timeout and the shutdown grace period. Per event
+there is no cancel scope, no task and no log call: the producer appends to a list, the
+writer takes everything the producer made while it ran and sends it as one write.
+Events that are already available (a list yielded at once, a burst drained from a
+queue) therefore leave together.
+
+On asyncio the parts are plain tasks and the clock one timer handle; on other backends
+(trio) they run in an anyio task group, the clock being the watcher's deadline.
 """
 
 from __future__ import annotations

@@ -77,6 +77,18 @@ def no_content(request: Request) -> None:
     return None
 
 
+def tasks() -> int:
+    """How many tasks the server runs now (asyncio or trio)."""
+    import asyncio
+
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        import trio
+
+        return int(trio.lowlevel.current_statistics().tasks_living)
+
+
 FAREWELL = sse_fast.ServerSentEvent("server going away", event="bye")
 
 ROUTES: dict[str, EventSourceApp] = {
@@ -95,7 +107,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await ROUTES["/events"](scope, receive, send)
     elif scope["path"] == "/stats":
-        body = json.dumps({**STATS, "pid": os.getpid(), "compiled": sse_fast.COMPILED}).encode()
+        stats = {**STATS, "pid": os.getpid(), "compiled": sse_fast.COMPILED, "tasks": tasks()}
+        body = json.dumps(stats).encode()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
     else:

@@ -108,6 +108,17 @@ def test_client_leaving_runs_the_generator_finally_within_a_second(server: Serve
     wait_for(lambda: server.stats()["finished"] > finished, timeout=1.0)
 
 
+def test_no_task_outlives_its_connection(server: Server) -> None:
+    baseline = server.stats()["tasks"]
+    clients = [RawClient(server.port, "/events?interval=0.05") for _ in range(20)]
+    for client in clients:
+        client.read_until(b"id: 1\n")
+    assert server.stats()["tasks"] > baseline
+    for client in clients:
+        client.close()
+    wait_for(lambda: server.stats()["tasks"] <= baseline, timeout=2.0)
+
+
 def test_frozen_client_is_cut_off_by_the_send_timeout(server: Server) -> None:
     finished = server.stats()["finished"]
     rss_before = server.rss_kib()

@@ -11,6 +11,7 @@ once, a burst drained from a queue) therefore leave together.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
 import signal
@@ -358,7 +359,13 @@ class EventStream:
             # The server cancelled us (say its graceful-shutdown timeout ran out): the
             # client still gets the farewell, on an event boundary, before we go.
             if self._farewell and self._outcome is not Outcome.DISCONNECTED:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_FAREWELL_TIMEOUT):
+                # A client that left meanwhile must not turn the cancellation into an
+                # OSError: the caller is owed its CancelledError.
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(_FAREWELL_TIMEOUT),
+                    contextlib.suppress(OSError),
+                ):
                     await send(self._farewell)
             raise
         finally:

@@ -39,7 +39,7 @@ from typing import Any, TypeVar, overload
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.http_writer import HttpVersion11
+from aiohttp.http_writer import HttpVersion11, StreamWriter
 
 from sse_fast._framing import ServerSentEvent, encode
 from sse_fast.stream import EventStream, Outcome, SendTimeoutError, Shutdown, current_shutdown
@@ -182,6 +182,9 @@ class _Outbox:
                 raise StopAsyncIteration
             self.ready = asyncio.get_running_loop().create_future()
             await self.ready
+        return self.take()
+
+    def take(self) -> bytes:
         frames = self.frames
         self.frames = []
         self.size = 0
@@ -260,6 +263,11 @@ class EventSourceResponse(web.StreamResponse):
         self._make_stream(())
         self._outbox: _Outbox | None = None  # send() mode: what the engine drains
         self._task: asyncio.Task[None] | None = None  # send() mode: the engine's task
+        self._stream: EventStream | None = None  # send() mode
+        self._direct_writer: StreamWriter | None = None
+        self._wrote_directly = False
+        self._engine_writing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False  # the engine is streaming (either mode)
         self._shutting_down = False
         self._outcome: Outcome | None = None
@@ -306,7 +314,10 @@ class EventSourceResponse(web.StreamResponse):
         writer = await self._start_response(request)
         self._outbox = _Outbox()
         self._running = True
-        stream = self._make_stream(self._outbox, request)
+        self._stream = stream = self._make_stream(self._outbox, request)
+        if isinstance(writer, StreamWriter):  # its write(drain=False) never waits
+            self._direct_writer = writer
+            self._loop = asyncio.get_running_loop()
         self._task = asyncio.get_running_loop().create_task(self._run_in_background(stream))
         return writer
 
@@ -384,7 +395,11 @@ class EventSourceResponse(web.StreamResponse):
         writer = self._payload_writer
         if writer is None or self._eof_sent:
             raise ConnectionResetError("the response has ended")
-        await writer.write(data)
+        self._engine_writing = True
+        try:
+            await writer.write(data)
+        finally:
+            self._engine_writing = False
 
     # ------------------------------------------------------------ sending
 
@@ -425,6 +440,17 @@ class EventSourceResponse(web.StreamResponse):
             )
         if outbox.closed:
             self._raise_ended()
+        data = self._write_at_once(outbox, frame)
+        if data is not None:
+            # Once per turn of the loop: events sent after this one in the same turn are
+            # queued, and leave together in the next write.
+            self._wrote_directly = True
+            self._loop.call_soon(self._allow_direct_write)  # type: ignore[union-attr]
+            try:
+                await self._direct_writer.write(data, drain=False)  # type: ignore[union-attr]
+            except ConnectionResetError:
+                raise ConnectionResetError("the client has disconnected") from None
+            return
         outbox.put(frame)
         if outbox.size >= _QUEUE_BYTES:
             await outbox.wait_room()
@@ -432,6 +458,27 @@ class EventSourceResponse(web.StreamResponse):
                 self._raise_ended()
         elif time.monotonic() - outbox.oldest > _QUEUE_LATENCY:
             await asyncio.sleep(0)
+
+    def _write_at_once(self, outbox: _Outbox, frame: bytes) -> bytes | None:
+        """What to write now, in order, when a write cannot block: everything queued and
+        ``frame``. ``None``: queue ``frame`` for the engine instead."""
+        if (
+            self._wrote_directly  # once per turn of the loop: the rest leaves together
+            or self._engine_writing  # the engine's write is under way: wait for it
+            or self._direct_writer is None
+            or self._direct_writer.protocol.writing_paused  # the client is behind
+            or self._stream is None
+        ):
+            return None
+        unsent = self._stream.take_unsent()
+        if unsent is None:
+            return None
+        if outbox.frames:
+            unsent += outbox.take()
+        return unsent + frame if unsent else frame
+
+    def _allow_direct_write(self) -> None:
+        self._wrote_directly = False
 
     def _raise_ended(self) -> None:
         if isinstance(self._error, SendTimeoutError):

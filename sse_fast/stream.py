@@ -479,6 +479,17 @@ class EventStream:
             self._writer_wakeup.set()
             self._writer_wakeup = None
 
+    def take_unsent(self) -> bytes | None:
+        """Take the framed events that the producer made and the writer has not taken.
+
+        For an adapter that can write to its transport without blocking: between two of
+        the writer's sends, it may send these, then its own event, itself, in order and
+        without a turn of the producer and the writer. ``None`` once the stream ends.
+        """
+        if self._outcome is not None or self._draining:
+            return None
+        return self._take_batch()
+
     def _take_batch(self) -> bytes:
         items = self._buffer
         if not items:

@@ -17,9 +17,10 @@
 
 The names, parameters and default wire bytes are aiohttp-sse's (``\\r\\n`` separators,
 field order id, event, data, retry, ``: ping`` comments, its headers), so an app switches
-by changing its import. Underneath, ``send()`` queues framed events that the sse_fast
-engine writes, so pings, the send timeout, disconnects and shutdown are the engine's, and
-events queued together leave in one write. Where aiohttp-sse falls short (pings that
+by changing its import. Underneath, ``send()`` frames with the core and hands events to
+the sse_fast engine (or writes them itself when that cannot block or overtake anything),
+so pings, the send timeout, disconnects and shutdown are the engine's, and events sent
+in the same turn of the event loop leave in one write. Where aiohttp-sse falls short (pings that
 cannot be disabled, a ``wait()`` that swallowed cancellation, an internal
 ``CancelledError`` on normal completion, ``Connection: keep-alive`` on HTTP/1.0) this
 module differs; the README lists every difference.
@@ -214,9 +215,10 @@ class _ShutdownNotice:
 class EventSourceResponse(web.StreamResponse):
     """A response of server-sent events, driven by the sse_fast engine.
 
-    After :meth:`prepare`, :meth:`send` queues an event and returns at once unless
-    ``_QUEUE_BYTES`` are already waiting (then it waits for the client: backpressure).
-    The engine writes what is queued as soon as the handler yields to the event loop,
+    After :meth:`prepare`, :meth:`send` writes an event at once when nothing is waiting
+    and the write cannot block (once per turn of the event loop), and otherwise queues it
+    for the engine, which writes what is queued as soon as the handler yields to the event
+    loop; past ``_QUEUE_BYTES`` queued, send() waits for the client (backpressure). It
     pings every ``ping_interval`` seconds (``0``: never), ends the stream when a write
     stalls for ``send_timeout`` seconds (``None``: never) and notices a client that left
     within a fraction of a second. On server shutdown (see :func:`setup`) the handler

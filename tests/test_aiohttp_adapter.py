@@ -203,6 +203,30 @@ async def test_app_shutdown_ends_open_streams_promptly() -> None:
     assert rest.endswith(b"event: bye\r\ndata: bye\r\n\r\n")
 
 
+async def test_send_after_stop_streaming_raises_connection_reset() -> None:
+    raised: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            await resp.send("last")
+            resp.stop_streaming()
+            try:
+                await resp.send("too late")
+            except ConnectionResetError as exc:
+                raised.append(str(exc))
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        body = await read_body(reader)
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    assert body == b"data: last\r\n\r\n"
+    assert raised == ["the stream has ended (stop_streaming() was called)"]
+
+
 async def test_send_event_takes_sse_fast_events_and_comments() -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         async with sse_response(request, sep="\n") as resp:

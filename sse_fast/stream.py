@@ -15,6 +15,7 @@ On asyncio the parts are plain tasks and the clock one timer handle; on other ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import math
 import signal
@@ -366,7 +367,13 @@ class EventStream:
             # The server cancelled us (say its graceful-shutdown timeout ran out): the
             # client still gets the farewell, on an event boundary, before we go.
             if self._farewell and self._outcome is not Outcome.DISCONNECTED:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_FAREWELL_TIMEOUT):
+                # A client that left meanwhile must not turn the cancellation into an
+                # OSError: the caller is owed its CancelledError.
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(_FAREWELL_TIMEOUT),
+                    contextlib.suppress(OSError),
+                ):
                     await send(self._farewell)
             raise
         finally:
@@ -517,6 +524,17 @@ class EventStream:
         if self._writer_wakeup is not None:
             self._writer_wakeup.set()
             self._writer_wakeup = None
+
+    def take_unsent(self) -> bytes | None:
+        """Take the framed events that the producer made and the writer has not taken.
+
+        For an adapter that can write to its transport without blocking: between two of
+        the writer's sends, it may send these, then its own event, itself, in order and
+        without a turn of the producer and the writer. ``None`` once the stream ends.
+        """
+        if self._stopping or self._outcome is not None or self._draining:
+            return None
+        return self._take_batch()
 
     def _take_batch(self) -> bytes:
         items = self._buffer

@@ -50,7 +50,12 @@ class Server:
 
 def server_command(kind: str, app: str, port: int) -> list[str]:
     """uvicorn, hypercorn or hypercorn-trio; "+inline" serves in hypercorn's main
-    process (``--workers 0``) instead of the worker process it starts by default."""
+    process (``--workers 0``) instead of the worker process it starts by default.
+    "aiohttp" runs ``aiohttp_apps.py`` (``app`` is ignored); "aiohttp+cancel" with
+    ``handler_cancellation=True``."""
+    if kind.startswith("aiohttp"):
+        cancel = ["--handler-cancellation"] if kind == "aiohttp+cancel" else []
+        return [sys.executable, "aiohttp_apps.py", "--port", str(port), *cancel]
     if kind == "uvicorn":
         return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
                 "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip

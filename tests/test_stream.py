@@ -254,6 +254,21 @@ async def test_client_leaving_cancels_the_source_and_runs_its_finally() -> None:
     assert closed == [{"type": "http.disconnect"}]
 
 
+async def test_cancellation_is_raised_even_when_the_farewell_cannot_be_sent() -> None:
+    async def client_gone(data: bytes) -> None:
+        raise ConnectionResetError("the client left")
+
+    async def silent() -> AsyncIterator[str]:
+        await anyio.sleep_forever()
+        yield "never"
+
+    farewell = sse_fast.ServerSentEvent("bye")
+    stream = EventStream(silent(), ping=0, shutdown=Shutdown(), farewell=farewell)
+    with anyio.move_on_after(0.05) as scope:
+        await stream.run(client_gone)
+    assert scope.cancelled_caught
+
+
 async def test_send_error_counts_as_disconnect() -> None:
     class Broken(Transport):
         async def send(self, data: bytes) -> None:

@@ -1,0 +1,291 @@
+"""The aiohttp adapter's API, in process: an aiohttp server on a free port, raw clients.
+
+The wire behaviour under a separate server process, with both twins, is in
+test_aiohttp_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sse_fast.adapters.aiohttp import EventSourceResponse, setup, sse_response, stream
+
+import sse_fast
+
+pytestmark = pytest.mark.anyio
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Running:
+    def __init__(self, runner: web.AppRunner, port: int) -> None:
+        self.runner = runner
+        self.port = port
+
+    async def get(self, path: str = "/") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await reader.readuntil(b"\r\n\r\n")
+        return reader, writer
+
+
+async def serve(handler: Handler, **runner_options: Any) -> Running:
+    app = web.Application()
+    setup(app)
+    app.router.add_route("*", "/", handler)
+    runner = web.AppRunner(app, **runner_options)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return Running(runner, runner.addresses[0][1])
+
+
+async def read_body(reader: asyncio.StreamReader) -> bytes:
+    """The de-chunked body, to its end."""
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return body
+        body += chunk[:-2]
+
+
+async def test_a_normal_end_raises_nothing_and_writes_every_event() -> None:
+    raised: list[BaseException | None] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            async with sse_response(request) as resp:
+                for n in range(1000):
+                    await resp.send(str(n))
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+        raised.append(None)
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        body = await read_body(reader)
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    assert raised == [None]
+    assert body == b"".join(sse_fast.encode(str(n), sep="\r\n") for n in range(1000))
+
+
+async def test_wait_reraises_the_callers_cancellation_and_the_stream_lives_on() -> None:
+    outcome: dict[str, Any] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            waiter = asyncio.create_task(resp.wait())
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                outcome["cancelled"] = True
+            outcome["connected"] = resp.is_connected()
+            await resp.send("still here")
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        body = await read_body(reader)
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    assert outcome == {"cancelled": True, "connected": True}
+    assert body == b"data: still here\r\n\r\n"
+
+
+async def test_is_connected_follows_the_stream() -> None:
+    states: list[bool] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = EventSourceResponse()
+        states.append(resp.is_connected())
+        await resp.prepare(request)
+        states.append(resp.is_connected())
+        resp.stop_streaming()
+        states.append(resp.is_connected())
+        await resp.wait()
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        assert await read_body(reader) == b""
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    assert states == [False, True, False]
+
+
+async def test_send_after_the_client_left_raises_connection_reset() -> None:
+    raised: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            try:
+                while True:
+                    await resp.send("tick")
+                    await asyncio.sleep(0.02)
+            except ConnectionResetError as exc:
+                raised.set_result(exc)
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        await reader.readuntil(b"tick")
+        writer.close()
+        exc = await asyncio.wait_for(raised, 2)
+    finally:
+        await server.runner.cleanup()
+    assert isinstance(exc, ConnectionResetError)
+
+
+async def test_handler_cancellation_cancels_the_handler_and_the_stream() -> None:
+    cancelled = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            async with sse_response(request) as resp:
+                await resp.send("ready")
+                await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return resp
+
+    server = await serve(handler, handler_cancellation=True)
+    try:
+        reader, writer = await server.get()
+        await reader.readuntil(b"ready")
+        writer.close()
+        await asyncio.wait_for(cancelled.wait(), 2)
+    finally:
+        await server.runner.cleanup()
+
+
+async def test_app_shutdown_ends_open_streams_promptly() -> None:
+    async def events() -> AsyncIterator[str]:
+        yield "ready"
+        await asyncio.sleep(60)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        farewell = sse_fast.ServerSentEvent("bye", event="bye")
+        return await stream(request, events(), farewell=farewell)
+
+    server = await serve(handler)
+    reader, writer = await server.get()
+    await reader.readuntil(b"ready\r\n\r\n\r\n")  # the event and its chunk's end
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await server.runner.cleanup()  # on_shutdown, then the wait for handlers
+    assert loop.time() - start < 1.0
+    rest = await read_body(reader)
+    writer.close()
+    assert rest.endswith(b"event: bye\r\ndata: bye\r\n\r\n")
+
+
+async def test_send_after_stop_streaming_raises_connection_reset() -> None:
+    raised: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            await resp.send("last")
+            resp.stop_streaming()
+            try:
+                await resp.send("too late")
+            except ConnectionResetError as exc:
+                raised.append(str(exc))
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        body = await read_body(reader)
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    assert body == b"data: last\r\n\r\n"
+    assert raised == ["the stream has ended (stop_streaming() was called)"]
+
+
+async def test_send_event_takes_sse_fast_events_and_comments() -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request, sep="\n") as resp:
+            await resp.send_event(sse_fast.ServerSentEvent("a", id="1", retry=10))
+            await resp.send_event(sse_fast.ServerSentEvent(comment="note"))
+            await resp.write(b"data: raw\n\n")
+        return resp
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        body = await read_body(reader)
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    assert body == b"id: 1\ndata: a\nretry: 10\n\n: note\n\ndata: raw\n\n"
+
+
+def test_calls_before_prepare_are_refused() -> None:
+    resp = EventSourceResponse()
+    with pytest.raises(RuntimeError):
+        resp.stop_streaming()
+    with pytest.raises(RuntimeError):
+        _ = resp.last_event_id
+    with pytest.raises(RuntimeError):
+        asyncio.run(resp.wait())
+    with pytest.raises(RuntimeError):
+        asyncio.run(resp.send("x"))
+
+
+@pytest.mark.parametrize("interval", [-1, float("nan")])
+def test_bad_ping_interval_is_refused(interval: float) -> None:
+    with pytest.raises(ValueError, match="ping_interval"):
+        EventSourceResponse(ping_interval=interval)
+
+
+def test_ping_interval_zero_is_accepted() -> None:
+    assert EventSourceResponse(ping_interval=0).ping_interval == 0
+
+
+def test_unknown_separator_is_refused() -> None:
+    with pytest.raises(ValueError, match="sep"):
+        EventSourceResponse(sep="\n\n")
+
+
+def test_compression_is_refused() -> None:
+    with pytest.raises(NotImplementedError):
+        EventSourceResponse().enable_compression()
+
+
+def test_response_cls_must_be_an_event_source_response() -> None:
+    request: Any = None
+    not_a_subclass: Any = web.StreamResponse
+    with pytest.raises(TypeError, match="response_cls"):
+        sse_response(request, response_cls=not_a_subclass)
+
+
+def test_class_constants_are_aiohttp_sse_s() -> None:
+    assert EventSourceResponse.DEFAULT_SEPARATOR == "\r\n"
+    assert EventSourceResponse.DEFAULT_PING_INTERVAL == 15
+    assert EventSourceResponse.DEFAULT_SEND_TIMEOUT == 120
+    assert EventSourceResponse.DEFAULT_LAST_EVENT_HEADER == "Last-Event-Id"

@@ -122,3 +122,15 @@ def test_demo_resumes_after_a_utf8_last_event_id() -> None:
     ]
     assert page.status_code == 200
     assert 'new EventSource("/events?"' in page.text
+
+
+def test_aiohttp_example_clock_resumes_and_tokens_stream_for_a_post() -> None:
+    with run_example("aiohttp_app.py") as server:
+        first = read_events(f"{server.url}/clock", 2)
+        resumed = read_events(f"{server.url}/clock", 1, headers={"Last-Event-ID": "41"})
+        answer = read_events(f"{server.url}/tokens", method="POST", json={"prompt": "hi there"})
+    assert [(e.event, e.id) for e in first] == [("tick", "1"), ("tick", "2")]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", str(first[0].data))
+    assert [(e.event, e.id) for e in resumed] == [("tick", "42")]
+    assert [payload(e)["token"] for e in answer[:-1]] == ["You ", "said: ", "hi ", "there "]
+    assert (answer[-1].event, answer[-1].data) == ("message", "[DONE]")

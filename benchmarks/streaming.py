@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,11 +39,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn() -> Iterator[tuple[int, int]]:
-    """A uvicorn server for stream_apps; yields its port and process id."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "stream_apps:app", "--port", str(port),
-               "--log-level", "warning", "--no-access-log", "--backlog", "4096"]  # fmt: skip
+def running(command: list[str], port: int) -> Iterator[tuple[int, int]]:
+    """Start a server process (from this folder) and wait until it listens on ``port``;
+    yields the port and its process id, and stops it when the block ends."""
     process = subprocess.Popen(command, cwd=HERE)
     try:
         deadline = time.monotonic() + 20
@@ -51,15 +49,26 @@ def uvicorn() -> Iterator[tuple[int, int]]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("uvicorn did not start")
+                raise RuntimeError(f"{command} did not start")
             time.sleep(0.05)
         yield port, process.pid
     finally:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def uvicorn() -> contextlib.AbstractContextManager[tuple[int, int]]:
+    """A uvicorn server for stream_apps."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "stream_apps:app", "--port", str(port),
+               "--log-level", "warning", "--no-access-log", "--backlog", "4096"]  # fmt: skip
+    return running(command, port)
+
+
+Server = Callable[[], contextlib.AbstractContextManager[tuple[int, int]]]
 
 
 def rss_kib(pid: int) -> int:
@@ -82,23 +91,26 @@ def events_per_second(port: int, path: str, events: int) -> float:
     return events / took
 
 
-def throughput(events: int, repeat: int) -> dict[tuple[str, str], float]:
+def throughput(
+    server: Server, contenders: list[str], shapes: Iterable[str], events: int, repeat: int
+) -> dict[tuple[str, str], float]:
+    """Median events/s per (contender, shape), all from one server, runs interleaved."""
     results: dict[tuple[str, str], list[float]] = {}
-    with uvicorn() as (port, _):
-        for contender in CONTENDERS:  # warm up every route once
-            for shape in SHAPES:
+    with server() as (port, _):
+        for contender in contenders:  # warm up every route once
+            for shape in shapes:
                 events_per_second(port, f"/{contender}/{shape}", 1000)
         for _ in range(repeat):  # interleaved, so noise spreads over all contenders
-            for shape in SHAPES:
-                for contender in CONTENDERS:
+            for shape in shapes:
+                for contender in contenders:
                     rate = events_per_second(port, f"/{contender}/{shape}", events)
                     results.setdefault((contender, shape), []).append(rate)
     return {key: statistics.median(rates) for key, rates in results.items()}
 
 
-def idle_memory(contender: str, connections: int) -> float:
-    """KiB of server RSS per open, idle stream."""
-    with uvicorn() as (port, pid):
+def idle_memory(server: Server, contender: str, connections: int) -> float:
+    """KiB of server RSS per open, idle stream, in a fresh server."""
+    with server() as (port, pid):
         for _ in range(20):
             events_per_second(port, f"/{contender}/fast", 100)
         before = rss_kib(pid)
@@ -126,7 +138,7 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=1000)
     args = parser.parse_args()
 
-    rates = throughput(args.events, args.repeat)
+    rates = throughput(uvicorn, CONTENDERS, SHAPES, args.events, args.repeat)
     print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "
           f"(uvicorn {uvicorn_version()}, h11, asyncio; one raw-socket client)\n")  # fmt: skip
     print("| events | " + " | ".join(CONTENDERS) + " | sse_fast-asgi vs sse-starlette | vs bare |")
@@ -147,7 +159,7 @@ def main() -> None:
         print("| server | KiB per connection |")
         print("|---|---|")
         for contender in ["sse_fast-asgi", "sse_fast-starlette", "sse-starlette", "bare"]:
-            print(f"| {contender} | {idle_memory(contender, args.idle):.1f} |")
+            print(f"| {contender} | {idle_memory(uvicorn, contender, args.idle):.1f} |")
 
 
 def uvicorn_version() -> str:

@@ -70,9 +70,18 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
 def serve(kind: str, app: str = "apps:app", env: dict[str, str] | None = None) -> Iterator[Server]:
     """Run ``app`` under ``kind`` (see :func:`server_command`) until the block ends."""
     port = free_port()
+    with running(server_command(kind, app, port), port, cwd=TESTS, env=env) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], port: int, *, cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Start ``command``, wait until it listens on ``port``; SIGTERM it when the block ends."""
     process = subprocess.Popen(
-        server_command(kind, app, port),
-        cwd=TESTS,
+        command,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -84,7 +93,9 @@ def serve(kind: str, app: str = "apps:app", env: dict[str, str] | None = None) -
                 break
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise AssertionError(f"{kind} did not start: {process.communicate()[1].decode()}")
+                raise AssertionError(
+                    f"{command} did not start: {process.communicate()[1].decode()}"
+                )
             time.sleep(0.05)
         yield Server(process, port)
     finally:

@@ -160,9 +160,10 @@ class _Outbox:
         self.size += len(frame)
 
     async def wait_room(self) -> None:
-        if self.room is None:
+        if self.room is None or self.room.done():
             self.room = asyncio.get_running_loop().create_future()
-        await self.room
+        # Shared by every waiting send(): one caller's cancellation must not cancel it.
+        await asyncio.shield(self.room)
 
     def close(self) -> None:
         self.closed = True

@@ -191,6 +191,8 @@ class EventSourceApp:
         body: bytes | None = b""
         if method != "GET":
             body = await _read_body(receive, self._max_body)
+            if body is _GONE:
+                return  # the client left mid-upload: a truncated body never reaches the handler
             if body is None:
                 await _plain(send, 413)
                 return
@@ -237,7 +239,10 @@ async def stream_response(
         with anyio.CancelScope(shield=True), anyio.move_on_after(1):
             await _end_body(send)  # cancelled by the server: still end the body cleanly
         raise
-    if outcome is not Outcome.DISCONNECTED:
+    if outcome is Outcome.SHUTDOWN:
+        with anyio.move_on_after(1):  # a client that stopped reading must not hold shutdown
+            await _end_body(send)
+    elif outcome is not Outcome.DISCONNECTED:
         await _end_body(send)
     return outcome
 
@@ -247,13 +252,17 @@ async def _end_body(send: ASGISend) -> None:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+_GONE = b"<client gone>"  # compared by identity, never sent
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body; None beyond ``limit``; ``_GONE`` if the client left."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks)
+            return _GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from ._errors import DEFAULT_MAX_EVENT_SIZE
 from ._framing import Decoder, ServerSentEvent
 
@@ -214,7 +216,7 @@ class EventSource:
                     raise failure
                 return
             self.reconnects += 1
-            await asyncio.sleep(self.retry / 1000)
+            await anyio.sleep(self.retry / 1000)  # anyio: httpx may run on trio
 
     def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
         if self._events is None:

@@ -19,6 +19,7 @@ import contextlib
 import enum
 import math
 import signal
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
@@ -106,32 +107,39 @@ def current_shutdown() -> Shutdown:
     ``Shutdown`` is not reused: streams opened later get a fresh one, so a server
     started after another in the same process is not affected by the first one's stop.
     """
-    key, call_soon = _loop_key()
+    key, _ = _loop_key()
     shutdown = _by_loop.get(key)
     if shutdown is None or shutdown.triggered:
         shutdown = _by_loop[key] = Shutdown()
-    _chain_signal_handlers(key, call_soon)
+    _chain_signal_handlers(key)
     return shutdown
 
 
-def _loop_key() -> tuple[object, Callable[[Callable[[], object]], object]]:
-    """The running loop (asyncio) or run token (trio), and its thread-safe call_soon."""
+def _loop_key() -> tuple[object, str]:
+    """The running loop (asyncio) or run token (trio), and which of the two it is."""
     try:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
+        return asyncio.get_running_loop(), "asyncio"
     except RuntimeError:
         import trio
 
-        token = trio.lowlevel.current_trio_token()
-        return token, token.run_sync_soon
-    return loop, loop.call_soon_threadsafe
+        return trio.lowlevel.current_trio_token(), "trio"
 
 
-def _chain_signal_handlers(
-    key: object, call_soon: Callable[[Callable[[], object]], object]
-) -> None:
-    ref = weakref.ref(key)
+def _call_soon(key: object, callback: Callable[[], object]) -> None:
+    """Run ``callback`` on the loop (or trio run) ``key``, from any thread."""
+    if isinstance(key, asyncio.AbstractEventLoop):
+        key.call_soon_threadsafe(callback)
+    else:
+        key.run_sync_soon(callback)  # type: ignore[attr-defined]
+
+
+def _chain_signal_handlers(key: object) -> None:
+    ref = weakref.ref(key)  # a handler left installed must not keep a closed loop alive
+
+    def call_soon(callback: Callable[[], object]) -> None:
+        loop = ref()
+        if loop is not None:
+            _call_soon(loop, callback)
 
     def trigger_current() -> None:
         loop = ref()
@@ -151,8 +159,14 @@ def _chain_signal_handlers(
         ) -> None:
             # A signal handler may run in the middle of the loop's own code: the
             # trigger goes through the loop's thread-safe queue, not a direct call.
-            call_soon(trigger_current)
-            previous(signum, frame)
+            # Once that loop has closed there is nothing to drain, and the server's
+            # own handler must still run.
+            try:
+                call_soon(trigger_current)
+            except RuntimeError:  # the loop (or trio run) is over
+                pass
+            finally:
+                previous(signum, frame)
 
         chained._sse_fast_loop = ref  # type: ignore[attr-defined]
         try:
@@ -235,6 +249,7 @@ class EventStream:
         "_draining",
         "_error",
         "_farewell",
+        "_farewell_started",
         "_grace",
         "_grace_deadline",
         "_group_scope",
@@ -325,6 +340,7 @@ class EventStream:
         self._shutdown_begun = False
         self._grace_deadline: float | None = None  # set by the watch task once shut down
         self._draining = False  # the grace period is over: everything is being stopped
+        self._farewell_started = False
         self._error: BaseException | None = None
         self._stopping = False  # the stream is ending: every part stops
         self._next_ping = math.inf
@@ -366,7 +382,7 @@ class EventStream:
         except anyio.get_cancelled_exc_class():
             # The server cancelled us (say its graceful-shutdown timeout ran out): the
             # client still gets the farewell, on an event boundary, before we go.
-            if self._farewell and self._outcome is not Outcome.DISCONNECTED:
+            if self._farewell and self._outcome is None and not self._farewell_started:
                 # A client that left meanwhile must not turn the cancellation into an
                 # OSError: the caller is owed its CancelledError.
                 with (
@@ -406,7 +422,11 @@ class EventStream:
             await asyncio.wait([writer])
         finally:
             self._stop()
-            await asyncio.wait(self._tasks)  # every finally (the source's) has run
+            # Every part has ended (the source's finally has run) before run() goes on,
+            # even under an anyio scope that keeps cancelling us; it is bounded, since
+            # the parts are cancelled and closing the source has its own time limit.
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait(self._tasks)
 
     async def _run_on_anyio(self, send: Send, wait_disconnect: WaitDisconnect | None) -> None:
         self._new_wakeup = type(anyio.Event())  # the backend's class: no lookup per wait
@@ -439,6 +459,7 @@ class EventStream:
 
     async def _finish_shutdown(self, send: Send) -> None:
         try:
+            self._farewell_started = True
             data = self._take_batch() + self._farewell
             if data:
                 await send(data)
@@ -470,11 +491,29 @@ class EventStream:
 
     async def _produce_in_thread(self, iterator: Any) -> None:
         end = object()
-        while True:
-            item = await anyio.to_thread.run_sync(next, iterator, end, abandon_on_cancel=True)
-            if item is end:
-                return
-            await self._put(item)
+        # A cancelled next() is abandoned, not interrupted: the lock makes close() wait
+        # for it, so the generator's finally runs in a worker thread, right after.
+        lock = threading.Lock()
+
+        def step() -> Any:
+            with lock:
+                return next(iterator, end)
+
+        def close() -> None:
+            with lock:
+                closer = getattr(iterator, "close", None)
+                if closer is not None:
+                    closer()
+
+        try:
+            while True:
+                item = await anyio.to_thread.run_sync(step, abandon_on_cancel=True)
+                if item is end:
+                    return
+                await self._put(item)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_FAREWELL_TIMEOUT):
+                await anyio.to_thread.run_sync(close, abandon_on_cancel=True)
 
     async def _put(self, item: Any) -> None:
         buffer = self._buffer
@@ -570,13 +609,15 @@ class EventStream:
                     await wakeup.wait()
                 if self._stopping:
                     return
-                data = self._take_batch()
+                data = batch = self._take_batch()
                 if self._ping_due:
                     self._ping_due = False
                     if not (data and self._ping_idle_only):
                         data = self._ping() + data
                 if data:
                     await self._send(send, data)
+                    if batch:
+                        self._writes += 1  # writes that carried events (idle-only pings)
                 if self._producer_done and not self._buffer:
                     break
             if self._outcome is not None:  # the watch task saw the client leave first
@@ -584,6 +625,7 @@ class EventStream:
             if self._shutdown_begun:
                 self._outcome = Outcome.SHUTDOWN
                 if self._farewell:
+                    self._farewell_started = True
                     with anyio.move_on_after(_FAREWELL_TIMEOUT):
                         await self._send(send, self._farewell)
             else:
@@ -602,7 +644,6 @@ class EventStream:
             self._send_started = anyio.current_time()
         await send(data)
         self._send_started = None
-        self._writes += 1
 
     # ------------------------------------------------------------ watch: disconnect and timer
 
@@ -673,7 +714,10 @@ class EventStream:
             self._fail(exc)
 
     def _stop(self) -> None:
-        """End the stream: stop every part (idempotent)."""
+        """End the stream: stop every part, once (a second cancel of a task would break
+        into the cleanup it is doing, such as closing the source)."""
+        if self._stopping:
+            return
         self._stopping = True
         self._wake_writer()
         if self._timer is not None:

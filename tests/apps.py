@@ -70,6 +70,7 @@ def echo_last_event_id(request: Request) -> Iterator[Any]:
 
 
 def echo_body(request: Request) -> list[Any]:
+    STATS["posts"] = STATS.get("posts", 0) + 1
     return [sse_fast.json_event(request.json(), event="echo")]
 
 

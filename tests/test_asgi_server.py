@@ -5,6 +5,7 @@ Every server kind runs with each framing twin (SSE_FAST_NO_EXTENSIONS in the ser
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -142,6 +143,16 @@ def test_post_body_reaches_the_handler(server: Server) -> None:
     headers = {"Content-Type": b"application/json"}
     with RawClient(server.port, "/post", method="POST", headers=headers, body=body) as client:
         assert client.read_all() == b'event: echo\ndata: {"prompt":"h\xc3\xa9llo"}\n\n'
+
+
+def test_post_cut_off_mid_upload_never_reaches_the_handler(server: Server) -> None:
+    posts = server.stats().get("posts", 0)
+    client = RawClient(server.port, "/post", method="POST", headers={"Content-Length": b"1000"})
+    client.sock.sendall(b'{"prompt": "trunc')
+    time.sleep(0.1)
+    client.close()
+    time.sleep(0.3)
+    assert server.stats().get("posts", 0) == posts
 
 
 def test_method_not_allowed(server: Server) -> None:

@@ -192,6 +192,38 @@ async def test_idle_only_pings_wait_for_silence() -> None:
     assert after.count(b": ping\n\n") >= 2
 
 
+async def test_idle_only_pings_keep_the_full_rate_on_a_silent_stream() -> None:
+    async def silent() -> AsyncIterator[str]:
+        await anyio.sleep(0.55)
+        yield "end"
+
+    _, transport = await run(silent(), ping=0.1, ping_idle_only=True)
+    assert transport.body.count(b": ping\n\n") >= 4  # a ping is not an event: no skipping
+
+
+async def test_sync_generator_finally_runs_before_the_stream_ends() -> None:
+    transport = Transport()
+    closed = []
+
+    def blocking() -> Iterator[str]:
+        try:
+            while True:
+                time.sleep(0.02)
+                yield "tick"
+        finally:
+            closed.append("finally")
+
+    async def leave_soon() -> None:
+        await anyio.sleep(0.1)
+        transport.left.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(leave_soon)
+        outcome, _ = await run(blocking(), transport)
+        assert closed == ["finally"]  # before run() returned: before any close callback
+    assert outcome is Outcome.DISCONNECTED
+
+
 async def test_custom_ping_message_is_encoded_once_with_the_separator() -> None:
     async def quiet() -> AsyncIterator[str]:
         yield "a"
@@ -423,3 +455,20 @@ class TestShutdown:
             assert received == [signal.SIGTERM]
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+
+def test_chained_handler_still_calls_the_servers_after_its_loop_closed() -> None:
+    import asyncio
+
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+
+        async def serve_once() -> None:
+            current_shutdown()  # chains in front of the handler above
+
+        asyncio.run(serve_once())  # the loop is closed now; the chained handler stays
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert received == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -29,7 +29,7 @@ import anyio
 from sse_fast._framing import ServerSentEvent
 from sse_fast.stream import EventStream, Outcome, SendTimeoutError, Shutdown, current_shutdown
 
-__all__ = ["EventSourceApp", "Request", "SendTimeoutError", "sse_headers"]
+__all__ = ["EventSourceApp", "Request", "SendTimeoutError", "last_event_id_of", "sse_headers"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -57,6 +57,18 @@ def sse_headers(
     for name, value in extra:
         headers[name.lower()] = value
     return list(headers.items())
+
+
+def last_event_id_of(scope: Scope) -> str:
+    """``Last-Event-ID`` from the raw header bytes, as UTF-8 ("" if none).
+
+    Browsers send the id's UTF-8 bytes; frameworks that decode headers as Latin-1
+    (Starlette) would turn a non-ASCII id into mojibake.
+    """
+    for name, value in scope["headers"]:
+        if name.lower() == b"last-event-id":
+            return bytes(value).decode("utf-8", "replace")
+    return ""
 
 
 class Request:
@@ -87,10 +99,7 @@ class Request:
     @property
     def last_event_id(self) -> str:
         """The ``Last-Event-ID`` header, decoded as UTF-8 as browsers send it ("" if none)."""
-        for name, value in self.scope["headers"]:
-            if name.lower() == b"last-event-id":
-                return bytes(value).decode("utf-8", "replace")
-        return ""
+        return last_event_id_of(self.scope)
 
     def json(self) -> Any:
         """The request body parsed as JSON."""

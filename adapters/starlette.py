@@ -22,7 +22,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Itera
 from datetime import timedelta
 from typing import Any
 
-from sse_fast.adapters.asgi import sse_headers, stream_response
+from sse_fast.adapters.asgi import last_event_id_of, sse_headers, stream_response
 from starlette.background import BackgroundTask
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -51,10 +51,7 @@ def last_event_id(request: HTTPConnection) -> str:
     Browsers send the id's UTF-8 bytes; Starlette's ``request.headers`` decodes header
     values as Latin-1, which turns a non-ASCII id into mojibake. This reads the raw bytes.
     """
-    for name, value in request.scope["headers"]:
-        if name.lower() == b"last-event-id":
-            return bytes(value).decode("utf-8", "replace")
-    return ""
+    return last_event_id_of(request.scope)
 
 
 def _as_text(value: Any) -> Any:

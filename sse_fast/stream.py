@@ -107,7 +107,7 @@ def current_shutdown() -> Shutdown:
     ``Shutdown`` is not reused: streams opened later get a fresh one, so a server
     started after another in the same process is not affected by the first one's stop.
     """
-    key, _ = _loop_key()
+    key = _loop_key()
     shutdown = _by_loop.get(key)
     if shutdown is None or shutdown.triggered:
         shutdown = _by_loop[key] = Shutdown()
@@ -115,14 +115,14 @@ def current_shutdown() -> Shutdown:
     return shutdown
 
 
-def _loop_key() -> tuple[object, str]:
-    """The running loop (asyncio) or run token (trio), and which of the two it is."""
+def _loop_key() -> object:
+    """The running loop (asyncio) or run token (trio)."""
     try:
-        return asyncio.get_running_loop(), "asyncio"
+        return asyncio.get_running_loop()
     except RuntimeError:
         import trio
 
-        return trio.lowlevel.current_trio_token(), "trio"
+        return trio.lowlevel.current_trio_token()
 
 
 def _call_soon(key: object, callback: Callable[[], object]) -> None:

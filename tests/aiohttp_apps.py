@@ -41,20 +41,21 @@ def query_float(request: web.Request, name: str, default: float = 0.0) -> float:
     return float(request.query.get(name, default))
 
 
-async def ours_mixed(request: web.Request) -> web.StreamResponse:
+async def mixed(request: web.Request, sse_response: Any) -> web.StreamResponse:
+    """The same sends through either library's ``sse_response``."""
     headers = {"X-Custom": "yes"}
-    async with adapter.sse_response(request, headers=headers, ping_interval=60) as resp:
+    async with sse_response(request, headers=headers, ping_interval=60) as resp:
         for data, fields in SENDS:
             await resp.send(data, **fields)
-    return resp
+    return resp  # type: ignore[no-any-return]
+
+
+async def ours_mixed(request: web.Request) -> web.StreamResponse:
+    return await mixed(request, adapter.sse_response)
 
 
 async def theirs_mixed(request: web.Request) -> web.StreamResponse:
-    headers = {"X-Custom": "yes"}
-    async with aiohttp_sse.sse_response(request, headers=headers, ping_interval=60) as resp:
-        for data, fields in SENDS:
-            await resp.send(data, **fields)
-    return resp
+    return await mixed(request, aiohttp_sse.sse_response)
 
 
 async def ours_iterable(request: web.Request) -> web.StreamResponse:

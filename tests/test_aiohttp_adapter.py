@@ -60,6 +60,18 @@ async def read_body(reader: asyncio.StreamReader) -> bytes:
         body += chunk[:-2]
 
 
+async def body_of(handler: Handler) -> bytes:
+    """Serve ``handler``, make one request and read the whole body; then shut down."""
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        body = await read_body(reader)
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+    return body
+
+
 async def test_a_normal_end_raises_nothing_and_writes_every_event() -> None:
     raised: list[BaseException | None] = []
 
@@ -74,13 +86,7 @@ async def test_a_normal_end_raises_nothing_and_writes_every_event() -> None:
         raised.append(None)
         return resp
 
-    server = await serve(handler)
-    try:
-        reader, writer = await server.get()
-        body = await read_body(reader)
-        writer.close()
-    finally:
-        await server.runner.cleanup()
+    body = await body_of(handler)
     assert raised == [None]
     assert body == b"".join(sse_fast.encode(str(n), sep="\r\n") for n in range(1000))
 
@@ -101,13 +107,7 @@ async def test_wait_reraises_the_callers_cancellation_and_the_stream_lives_on() 
             await resp.send("still here")
         return resp
 
-    server = await serve(handler)
-    try:
-        reader, writer = await server.get()
-        body = await read_body(reader)
-        writer.close()
-    finally:
-        await server.runner.cleanup()
+    body = await body_of(handler)
     assert outcome == {"cancelled": True, "connected": True}
     assert body == b"data: still here\r\n\r\n"
 
@@ -125,13 +125,7 @@ async def test_is_connected_follows_the_stream() -> None:
         await resp.wait()
         return resp
 
-    server = await serve(handler)
-    try:
-        reader, writer = await server.get()
-        assert await read_body(reader) == b""
-        writer.close()
-    finally:
-        await server.runner.cleanup()
+    assert await body_of(handler) == b""
     assert states == [False, True, False]
 
 
@@ -216,13 +210,7 @@ async def test_send_after_stop_streaming_raises_connection_reset() -> None:
                 raised.append(str(exc))
         return resp
 
-    server = await serve(handler)
-    try:
-        reader, writer = await server.get()
-        body = await read_body(reader)
-        writer.close()
-    finally:
-        await server.runner.cleanup()
+    body = await body_of(handler)
     assert body == b"data: last\r\n\r\n"
     assert raised == ["the stream has ended (stop_streaming() was called)"]
 
@@ -235,13 +223,7 @@ async def test_send_event_takes_sse_fast_events_and_comments() -> None:
             await resp.write(b"data: raw\n\n")
         return resp
 
-    server = await serve(handler)
-    try:
-        reader, writer = await server.get()
-        body = await read_body(reader)
-        writer.close()
-    finally:
-        await server.runner.cleanup()
+    body = await body_of(handler)
     assert body == b"id: 1\ndata: a\nretry: 10\n\n: note\n\ndata: raw\n\n"
 
 

@@ -28,8 +28,9 @@ class Reply:
 
 
 class SSEServer:
-    def __init__(self, script: list[Reply]) -> None:
+    def __init__(self, script: list[Reply], port: int = 0) -> None:
         self.script = script
+        self.port = port
         self.headers: list[dict[str, str]] = []
         self.times: list[float] = []
         self._runner: web.AppRunner | None = None
@@ -40,7 +41,7 @@ class SSEServer:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}/events"
@@ -85,9 +86,9 @@ class SSEServer:
 
 
 @contextmanager
-def server_in_thread(script: list[Reply]) -> Iterator[SSEServer]:
+def server_in_thread(script: list[Reply], port: int = 0) -> Iterator[SSEServer]:
     """The server on its own event loop in a daemon thread (for subprocess tests)."""
-    server = SSEServer(script)
+    server = SSEServer(script, port)
     loop = asyncio.new_event_loop()
     started = threading.Event()
 

@@ -1,0 +1,409 @@
+"""The reconnecting event sources, async (``EventSource``) and sync (``SyncEventSource``).
+
+Both follow the EventSource processing model (WHATWG HTML §9.2.3) with the same
+options and the same bookkeeping (``_Options``, ``Reconnection``); only the waiting
+and the reading differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._errors import DEFAULT_MAX_EVENT_SIZE
+from .._framing import Decoder, ServerSentEvent
+from ._event import Event, EventStreamError, Reconnecting
+from ._libraries import (
+    ASYNC_CLIENTS,
+    SYNC_CLIENTS,
+    Library,
+    Opened,
+    aread_prefix,
+    describe,
+    library_of,
+    read_prefix,
+)
+from ._reconnect import Backoff, Reconnection
+
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx
+    import httpx2
+    import requests
+
+    AsyncClient = httpx.AsyncClient | httpx2.AsyncClient | aiohttp.ClientSession
+    SyncClient = httpx.Client | httpx2.Client | requests.Session
+
+__all__ = ["DEFAULT_RETRY", "EventSource", "SyncEventSource", "connect", "connect_sync"]
+
+DEFAULT_RETRY = 3000  # ms: "probably in the region of a few seconds" (§9.2.3)
+logger = logging.getLogger("sse_fast.client")
+
+_new_event = tuple.__new__
+
+
+def received(decoded: list[ServerSentEvent]) -> list[Event]:
+    """Decoded events as ``Event``: built from the tuple of fields, skipping the
+    keyword-handling constructor (this runs once per event)."""
+    return [_new_event(Event, (e.data, e.event, e.id)) for e in decoded]
+
+
+def check_head(opened: Opened) -> bool:
+    """True when the response is an event stream; False when it is not."""
+    media_type = opened.content_type.partition(";")[0].strip().lower()
+    return opened.status == 200 and media_type == "text/event-stream"
+
+
+def stream_error(opened: Opened, body: bytes) -> EventStreamError:
+    message = (
+        f"expected status 200 and Content-Type text/event-stream, got status "
+        f"{opened.status} and Content-Type {opened.content_type!r}"
+    )
+    if body:
+        text = body.decode("utf-8", "replace")
+        message += f"; body: {text if len(text) <= 200 else text[:200] + '...'}"
+    return EventStreamError(
+        message, status=opened.status, headers=opened.headers, body=body, response=opened.response
+    )
+
+
+def _check_number(name: str, value: object, *, minimum: float, allow_float: bool) -> None:
+    kinds = (int, float) if allow_float else (int,)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= minimum:
+        kind = "a number" if allow_float else "an int"
+        bound = ">= 0" if minimum == 0 else "> 0"
+        raise ValueError(f"{name} must be {kind} {bound}, got {value!r}")
+
+
+class _Options:
+    """What both sources share: options, checked at once, and the per-attempt rules."""
+
+    def __init__(
+        self,
+        client: Any,
+        library: str,
+        url: str,
+        *,
+        method: str,
+        headers: Mapping[str, str] | None,
+        last_event_id: str,
+        retry: int,
+        max_reconnects: int | None,
+        idle_timeout: float | None,
+        backoff: Backoff | None,
+        on_reconnect: Callable[[Reconnecting], object] | None,
+        on_bytes: Callable[[bytes], object] | None,
+        max_event_size: int | None,
+        request: dict[str, Any],
+    ) -> None:
+        if not isinstance(method, str) or not method:
+            raise ValueError(f"method must be a non-empty str, got {method!r}")
+        _check_number("retry", retry, minimum=0, allow_float=False)
+        if max_reconnects is not None:
+            _check_number("max_reconnects", max_reconnects, minimum=0, allow_float=False)
+        if idle_timeout is not None:
+            _check_number("idle_timeout", idle_timeout, minimum=1e-9, allow_float=True)
+        if backoff is not None and not isinstance(backoff, Backoff):
+            raise TypeError(f"backoff must be a Backoff, got {backoff!r}")
+        for name, hook in (("on_reconnect", on_reconnect), ("on_bytes", on_bytes)):
+            if hook is not None and not callable(hook):
+                raise TypeError(f"{name} must be callable, got {hook!r}")
+        self._client = client
+        self._library = Library(library)
+        self._url = url
+        self._method = method
+        self._headers = dict(headers or {})
+        self._default_retry = retry
+        self._idle_timeout = idle_timeout
+        self._on_reconnect = on_reconnect
+        self._on_bytes = on_bytes
+        self._request = self._library.request_options(client, request, idle_timeout)
+        self._decoder = Decoder(last_event_id, max_event_size=max_event_size)
+        self._reconnection = Reconnection(backoff or Backoff(), max_reconnects)
+        self._clock: Callable[[], float] = time.monotonic
+        self.response: Any = None
+
+    @property
+    def last_event_id(self) -> str:
+        """Sent as ``Last-Event-ID`` on each reconnection."""
+        return self._decoder.last_event_id
+
+    @property
+    def retry(self) -> int:
+        """Milliseconds to wait before reconnecting: the stream's ``retry``, else the default."""
+        return self._default_retry if self._decoder.retry is None else self._decoder.retry
+
+    @property
+    def reconnects(self) -> int:
+        """Reconnections made so far."""
+        return self._reconnection.reconnects
+
+    def _request_headers(self) -> dict[str, Any]:
+        headers: dict[str, Any] = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        headers.update(self._headers)
+        if self.last_event_id:
+            headers["Last-Event-ID"] = self._library.header_value(self.last_event_id)
+        return headers
+
+    def _reason(self, error: BaseException | None, opened: bool) -> str:
+        if error is None:
+            return "the stream ended"
+        if isinstance(error, self._library.idle_errors) and self._idle_timeout is not None:
+            return f"no byte for {self._idle_timeout:g} s"
+        detail = str(error) or type(error).__name__
+        return f"{'connection lost' if opened else 'could not connect'}: {detail}"
+
+    def _plan(self, error: BaseException | None, opened: bool) -> float | None:
+        """Seconds to wait before reconnecting (reported first); None: stop."""
+        self._decoder.close()  # the event cut off, if any, is dropped (§9.2.6)
+        now = self._clock()
+        plan = self._reconnection.next(
+            now,
+            retry_ms=self.retry,
+            reason=self._reason(error, opened),
+            error=error,
+            last_event_id=self.last_event_id,
+        )
+        if plan is None:
+            if error is not None:
+                raise error
+            return None
+        resume_at, info = plan
+        logger.log(logging.INFO if error is None else logging.WARNING, "%s: %s", self._url, info)
+        if self._on_reconnect is not None:
+            self._on_reconnect(info)
+        return max(0.0, resume_at - self._clock())
+
+
+class EventSource(_Options):
+    """A reconnecting event stream read through an async client; make one with ``connect()``.
+
+    Iterate it (once) with ``async for``; ``aclose()`` (or leaving ``async with``)
+    closes the current connection. ``response`` is the latest response.
+    """
+
+    def __init__(self, client: AsyncClient, url: str, **options: Any) -> None:
+        library = library_of(client, ASYNC_CLIENTS)
+        if library is None:
+            sync = library_of(client, SYNC_CLIENTS)
+            hint = f" ({sync} client: use connect_sync())" if sync else ""
+            raise TypeError(
+                f"client must be one of {describe(ASYNC_CLIENTS)}, "
+                f"not {type(client).__name__}{hint}"
+            )
+        super().__init__(client, library, url, **options)
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep  # httpx may run on trio
+        self._events: AsyncIterator[Event] | None = None
+
+    async def _stream(self) -> AsyncIterator[Event]:
+        decoder = self._decoder
+        library = self._library
+        while True:
+            opened = False
+            error: BaseException | None = None
+            try:
+                async with library.open_async(
+                    self._client, self._method, self._url, self._request_headers(), self._request
+                ) as (head, chunks):
+                    self.response = head.response
+                    if head.status == 204:  # "stop reconnecting" (§9.2.1)
+                        return
+                    if not check_head(head):
+                        raise stream_error(head, await aread_prefix(chunks))
+                    opened = True
+                    self._reconnection.opened()
+                    on_bytes = self._on_bytes
+                    async for chunk in chunks:
+                        if on_bytes is not None:
+                            on_bytes(chunk)
+                        for event in received(decoder.feed(chunk)):
+                            yield event
+            except library.fatal_errors:
+                raise
+            except library.transport_errors as exc:  # a dropped connection is reestablished
+                error = exc
+            delay = self._plan(error, opened)
+            if delay is None:
+                return
+            await self._sleep(delay)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        if self._events is None:
+            self._events = self._stream()
+        return self._events
+
+    async def aclose(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> EventSource:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class SyncEventSource(_Options):
+    """A reconnecting event stream read through a sync client; make one with
+    ``connect_sync()``. The same as ``EventSource``, with ``for``, ``close()`` and
+    ``with``; it blocks the calling thread while it waits."""
+
+    def __init__(self, client: SyncClient, url: str, **options: Any) -> None:
+        library = library_of(client, SYNC_CLIENTS)
+        if library is None:
+            other = library_of(client, ASYNC_CLIENTS)
+            hint = f" ({other} async client: use connect())" if other else ""
+            raise TypeError(
+                f"client must be one of {describe(SYNC_CLIENTS)}, "
+                f"not {type(client).__name__}{hint}"
+            )
+        super().__init__(client, library, url, **options)
+        self._sleep: Callable[[float], None] = time.sleep
+        self._events: Iterator[Event] | None = None
+
+    def _stream(self) -> Iterator[Event]:
+        decoder = self._decoder
+        library = self._library
+        while True:
+            opened = False
+            error: BaseException | None = None
+            try:
+                with library.open_sync(
+                    self._client, self._method, self._url, self._request_headers(), self._request
+                ) as (head, chunks):
+                    self.response = head.response
+                    if head.status == 204:
+                        return
+                    if not check_head(head):
+                        raise stream_error(head, read_prefix(chunks))
+                    opened = True
+                    self._reconnection.opened()
+                    on_bytes = self._on_bytes
+                    for chunk in chunks:
+                        if on_bytes is not None:
+                            on_bytes(chunk)
+                        yield from received(decoder.feed(chunk))
+            except library.fatal_errors:
+                raise
+            except library.transport_errors as exc:
+                error = exc
+            delay = self._plan(error, opened)
+            if delay is None:
+                return
+            self._sleep(delay)
+
+    def __iter__(self) -> Iterator[Event]:
+        if self._events is None:
+            self._events = self._stream()
+        return self._events
+
+    def close(self) -> None:
+        if self._events is not None:
+            self._events.close()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> SyncEventSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def connect(
+    client: AsyncClient,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    last_event_id: str = "",
+    retry: int = DEFAULT_RETRY,
+    max_reconnects: int | None = None,
+    idle_timeout: float | None = None,
+    backoff: Backoff | None = None,
+    on_reconnect: Callable[[Reconnecting], object] | None = None,
+    on_bytes: Callable[[bytes], object] | None = None,
+    max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+    **request: Any,
+) -> EventSource:
+    """An ``EventSource`` reading ``url`` through an ``httpx.AsyncClient``,
+    ``httpx2.AsyncClient`` or ``aiohttp.ClientSession``, reconnecting like a browser.
+
+    ``headers`` are added to ``Accept: text/event-stream``, ``Cache-Control:
+    no-store`` and ``Last-Event-ID`` (sent when the last event ID is not empty; seed
+    it with ``last_event_id``). ``retry`` is the reconnection time in milliseconds
+    until the stream sets one; after failures the wait grows as ``backoff`` says
+    (``Backoff()``: doubling, at most 30 s, up to 50% jitter). ``max_reconnects``
+    bounds reconnections (None: no bound, as in browsers); when it is reached, the
+    last transport error is raised, and a stream that ended is simply over.
+    ``idle_timeout`` (seconds) is the longest wait for the next byte (an event or a
+    ping) before the connection is taken for dead and replaced; it becomes the
+    library's read timeout (None leaves the client's own). ``on_reconnect`` is
+    called with a ``Reconnecting`` (why, when) before each wait, which is also logged
+    on the ``sse_fast.client`` logger; ``on_bytes`` with each chunk of the body as it
+    arrives. ``max_event_size`` is the decoder's limit. Other keyword arguments go to
+    the client's request method (``json``, ``params``, ``timeout``, ...).
+    """
+    return EventSource(
+        client,
+        url,
+        method=method,
+        headers=headers,
+        last_event_id=last_event_id,
+        retry=retry,
+        max_reconnects=max_reconnects,
+        idle_timeout=idle_timeout,
+        backoff=backoff,
+        on_reconnect=on_reconnect,
+        on_bytes=on_bytes,
+        max_event_size=max_event_size,
+        request=request,
+    )
+
+
+def connect_sync(
+    client: SyncClient,
+    url: str,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    last_event_id: str = "",
+    retry: int = DEFAULT_RETRY,
+    max_reconnects: int | None = None,
+    idle_timeout: float | None = None,
+    backoff: Backoff | None = None,
+    on_reconnect: Callable[[Reconnecting], object] | None = None,
+    on_bytes: Callable[[bytes], object] | None = None,
+    max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+    **request: Any,
+) -> SyncEventSource:
+    """A ``SyncEventSource`` reading ``url`` through an ``httpx.Client``,
+    ``httpx2.Client`` or ``requests.Session``; the options are those of ``connect()``."""
+    return SyncEventSource(
+        client,
+        url,
+        method=method,
+        headers=headers,
+        last_event_id=last_event_id,
+        retry=retry,
+        max_reconnects=max_reconnects,
+        idle_timeout=idle_timeout,
+        backoff=backoff,
+        on_reconnect=on_reconnect,
+        on_bytes=on_bytes,
+        max_event_size=max_event_size,
+        request=request,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 
@@ -27,7 +26,7 @@ async def complete(url: str, prompt: str) -> int:
         connect(http, url, method="POST", json={"prompt": prompt}, max_reconnects=0) as source,
     ):
         async for event in source:
-            payload = json.loads(event.data or "null")  # decoded data is always a str
+            payload = event.json()
             if event.event == "token":
                 print(payload["token"], end="", flush=True)
             elif event.event == "done":

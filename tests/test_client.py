@@ -410,8 +410,9 @@ def test_connect_sync_rejects_async_clients() -> None:
     ],
 )
 def test_bad_options_are_named(option: str, value: object, message: str) -> None:
+    options: dict[str, Any] = {option: value}
     with httpx.Client() as client, pytest.raises(ValueError, match=f"^{message}$"):
-        connect_sync(client, "http://127.0.0.1:1/", **{option: value})
+        connect_sync(client, "http://127.0.0.1:1/", **options)
 
 
 def test_bad_hooks_are_named() -> None:
@@ -441,8 +442,11 @@ def test_async_source_runs_in_the_servers_loop_too(backend: str) -> None:
     """The async client needs no thread: client and server share one event loop."""
 
     async def main() -> list[Event]:
-        async with SSEServer([Reply([frames(1, 1)]), Reply(status=204)]) as server:
-            async with async_client(backend) as client, connect(client, server.url) as source:
-                return [event async for event in source]
+        async with (
+            SSEServer([Reply([frames(1, 1)]), Reply(status=204)]) as server,
+            async_client(backend) as client,
+            connect(client, server.url) as source,
+        ):
+            return [event async for event in source]
 
     assert ids(asyncio.run(asyncio.wait_for(main(), TIMEOUT))) == ["1"]

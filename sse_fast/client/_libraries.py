@@ -122,8 +122,9 @@ class Library:
                 yield opened, response.content.iter_any()
         else:
             async with client.stream(method, url, headers=headers, **request) as response:
-                yield Opened(response, response.status_code, response.headers), (
-                    response.aiter_bytes()
+                yield (
+                    Opened(response, response.status_code, response.headers),
+                    (response.aiter_bytes()),
                 )
 
     @contextmanager
@@ -139,8 +140,9 @@ class Library:
                 yield Opened(response, response.status_code, response.headers), chunks
         else:
             with client.stream(method, url, headers=headers, **request) as response:
-                yield Opened(response, response.status_code, response.headers), (
-                    response.iter_bytes()
+                yield (
+                    Opened(response, response.status_code, response.headers),
+                    (response.iter_bytes()),
                 )
 
 

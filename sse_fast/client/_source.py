@@ -43,6 +43,7 @@ __all__ = ["DEFAULT_RETRY", "EventSource", "SyncEventSource", "connect", "connec
 
 DEFAULT_RETRY = 3000  # ms: "probably in the region of a few seconds" (§9.2.3)
 logger = logging.getLogger("sse_fast.client")
+logger.addHandler(logging.NullHandler())  # a library's records are the application's to show
 
 _new_event = tuple.__new__
 
@@ -264,8 +265,7 @@ class SyncEventSource(_Options):
             other = library_of(client, ASYNC_CLIENTS)
             hint = f" ({other} async client: use connect())" if other else ""
             raise TypeError(
-                f"client must be one of {describe(SYNC_CLIENTS)}, "
-                f"not {type(client).__name__}{hint}"
+                f"client must be one of {describe(SYNC_CLIENTS)}, not {type(client).__name__}{hint}"
             )
         super().__init__(client, library, url, **options)
         self._sleep: Callable[[float], None] = time.sleep

@@ -222,8 +222,8 @@ class EventSource(_Options):
                     async for chunk in chunks:
                         if on_bytes is not None:
                             on_bytes(chunk)
-                        for event in received(decoder.feed(chunk)):
-                            yield event
+                        for e in decoder.feed(chunk):
+                            yield _new_event(Event, (e.data, e.event, e.id))
             except library.fatal_errors:
                 raise
             except library.transport_errors as exc:  # a dropped connection is reestablished
@@ -292,7 +292,9 @@ class SyncEventSource(_Options):
                     for chunk in chunks:
                         if on_bytes is not None:
                             on_bytes(chunk)
-                        yield from received(decoder.feed(chunk))
+                        for e in decoder.feed(chunk):
+                            # Built from the tuple of fields: this runs once per event.
+                            yield _new_event(Event, (e.data, e.event, e.id))
             except library.fatal_errors:
                 raise
             except library.transport_errors as exc:

@@ -21,6 +21,7 @@ import importlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -121,34 +122,40 @@ async def stream(
     raised there."""
     if not path.startswith("/"):
         raise ValueError(f"path must start with '/', got {path!r}")
+    request = _Request(path, method.upper(), dict(headers or {}), dict(params or {}), body)
     if _is_aiohttp_app(app):
-        async with _aiohttp_stream(app, path, method, headers, params, body) as response:
+        async with _aiohttp_stream(app, request) as response:
             yield response
         return
     if not callable(app):
         raise TypeError(f"app must be an ASGI app or an aiohttp web.Application, got {app!r}")
-    async with _asgi_stream(
-        app, path, method, headers, params, body, start_timeout, close_timeout
-    ) as response:
+    async with _asgi_stream(app, request, start_timeout, close_timeout) as response:
         yield response
 
 
-def _scope(
-    path: str, method: str, headers: Mapping[str, str] | None, query: str, body: bytes
-) -> dict[str, Any]:
+@dataclass
+class _Request:
+    path: str
+    method: str
+    headers: dict[str, str]
+    params: dict[str, str]
+    body: bytes
+
+
+def _scope(request: _Request) -> dict[str, Any]:
     raw_headers = [(b"host", b"testserver")]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    if body:
-        raw_headers.append((b"content-length", str(len(body)).encode()))
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
+    if request.body:
+        raw_headers.append((b"content-length", str(len(request.body)).encode()))
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
-        "method": method.upper(),
+        "method": request.method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
+        "path": request.path,
+        "raw_path": request.path.encode(),
+        "query_string": urlencode(request.params).encode(),
         "root_path": "",
         "headers": raw_headers,
         "client": ("127.0.0.1", 50000),
@@ -160,16 +167,10 @@ def _scope(
 
 @asynccontextmanager
 async def _asgi_stream(
-    app: Any,
-    path: str,
-    method: str,
-    headers: Mapping[str, str] | None,
-    params: Mapping[str, str] | None,
-    body: bytes,
-    start_timeout: float,
-    close_timeout: float,
+    app: Any, request: _Request, start_timeout: float, close_timeout: float
 ) -> AsyncIterator[StreamedResponse]:
-    scope = _scope(path, method, headers, urlencode(params or {}), body)
+    scope = _scope(request)
+    body = request.body
     # A small buffer: an app that outruns the test waits, as it would on a socket.
     send_chunk, receive_chunk = anyio.create_memory_object_stream[bytes](16)
     started = anyio.Event()
@@ -257,14 +258,7 @@ def _reader(receive_chunk: MemoryObjectReceiveStream[bytes]) -> Callable[[], Awa
 
 
 @asynccontextmanager
-async def _aiohttp_stream(
-    app: Any,
-    path: str,
-    method: str,
-    headers: Mapping[str, str] | None,
-    params: Mapping[str, str] | None,
-    body: bytes,
-) -> AsyncIterator[StreamedResponse]:
+async def _aiohttp_stream(app: Any, request: _Request) -> AsyncIterator[StreamedResponse]:
     import aiohttp
     from aiohttp.test_utils import TestServer
 
@@ -275,7 +269,11 @@ async def _aiohttp_stream(
         session = await stack.enter_async_context(aiohttp.ClientSession())
         response = await stack.enter_async_context(
             session.request(
-                method, server.make_url(path), headers=headers, params=params, data=body or None
+                request.method,
+                server.make_url(request.path),
+                headers=request.headers,
+                params=request.params,
+                data=request.body or None,
             )
         )
         headers_seen = {k.lower(): v for k, v in response.headers.items()}

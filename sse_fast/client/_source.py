@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import anyio
 
@@ -81,27 +81,40 @@ def _check_number(name: str, value: object, *, minimum: float, allow_float: bool
         raise ValueError(f"{name} must be {kind} {bound}, got {value!r}")
 
 
-class _Options:
+ClientT = TypeVar("ClientT")
+
+
+class _Options(Generic[ClientT]):
     """What both sources share: options, checked at once, and the per-attempt rules."""
+
+    _kinds: ClassVar[Mapping[str, str]]  # the clients this source reads through
+    _other_kinds: ClassVar[Mapping[str, str]]
+    _other_hint: ClassVar[str]  # said when given a client of the other kind
 
     def __init__(
         self,
-        client: Any,
-        library: str,
+        client: ClientT,
         url: str,
         *,
-        method: str,
-        headers: Mapping[str, str] | None,
-        last_event_id: str,
-        retry: int,
-        max_reconnects: int | None,
-        idle_timeout: float | None,
-        backoff: Backoff | None,
-        on_reconnect: Callable[[Reconnecting], object] | None,
-        on_bytes: Callable[[bytes], object] | None,
-        max_event_size: int | None,
-        request: dict[str, Any],
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        last_event_id: str = "",
+        retry: int = DEFAULT_RETRY,
+        max_reconnects: int | None = None,
+        idle_timeout: float | None = None,
+        backoff: Backoff | None = None,
+        on_reconnect: Callable[[Reconnecting], object] | None = None,
+        on_bytes: Callable[[bytes], object] | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        **request: Any,
     ) -> None:
+        library = library_of(client, self._kinds)
+        if library is None:
+            other = library_of(client, self._other_kinds)
+            hint = f" ({self._other_hint.format(other)})" if other else ""
+            raise TypeError(
+                f"client must be one of {describe(self._kinds)}, not {type(client).__name__}{hint}"
+            )
         if not isinstance(method, str) or not method:
             raise ValueError(f"method must be a non-empty str, got {method!r}")
         _check_number("retry", retry, minimum=0, allow_float=False)
@@ -181,25 +194,34 @@ class _Options:
         return max(0.0, resume_at - self._clock())
 
 
-class EventSource(_Options):
-    """A reconnecting event stream read through an async client; make one with ``connect()``.
+class EventSource(_Options["AsyncClient"]):
+    """A reconnecting event stream read through an ``httpx.AsyncClient``,
+    ``httpx2.AsyncClient`` or ``aiohttp.ClientSession`` (``connect`` is this class).
+
+    ``headers`` are added to ``Accept: text/event-stream``, ``Cache-Control:
+    no-store`` and ``Last-Event-ID`` (sent when the last event ID is not empty; seed
+    it with ``last_event_id``). ``retry`` is the reconnection time in milliseconds
+    until the stream sets one; after failures the wait grows as ``backoff`` says
+    (``Backoff()``: doubling, at most 30 s, up to 50% jitter). ``max_reconnects``
+    bounds reconnections (None: no bound, as in browsers); when it is reached, the
+    last transport error is raised, and a stream that ended is simply over.
+    ``idle_timeout`` (seconds) is the longest wait for the next byte (an event or a
+    ping) before the connection is taken for dead and replaced; it becomes the
+    library's read timeout (None leaves the client's own). ``on_reconnect`` is
+    called with a ``Reconnecting`` (why, when) before each wait, which is also logged
+    on the ``sse_fast.client`` logger; ``on_bytes`` with each chunk of the body as it
+    arrives. ``max_event_size`` is the decoder's limit. Other keyword arguments go to
+    the client's request method (``json``, ``params``, ``timeout``, ...).
 
     Iterate it (once) with ``async for``; ``aclose()`` (or leaving ``async with``)
     closes the current connection. ``response`` is the latest response.
     """
 
-    def __init__(self, client: AsyncClient, url: str, **options: Any) -> None:
-        library = library_of(client, ASYNC_CLIENTS)
-        if library is None:
-            sync = library_of(client, SYNC_CLIENTS)
-            hint = f" ({sync} client: use connect_sync())" if sync else ""
-            raise TypeError(
-                f"client must be one of {describe(ASYNC_CLIENTS)}, "
-                f"not {type(client).__name__}{hint}"
-            )
-        super().__init__(client, library, url, **options)
-        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep  # httpx may run on trio
-        self._events: AsyncIterator[Event] | None = None
+    _kinds = ASYNC_CLIENTS
+    _other_kinds = SYNC_CLIENTS
+    _other_hint = "{} client: use connect_sync()"
+    _sleep: Callable[[float], Awaitable[None]] = staticmethod(anyio.sleep)  # httpx may run on trio
+    _events: AsyncIterator[Event] | None = None
 
     async def _stream(self) -> AsyncIterator[Event]:
         decoder = self._decoder
@@ -254,22 +276,17 @@ class EventSource(_Options):
         await self.aclose()
 
 
-class SyncEventSource(_Options):
-    """A reconnecting event stream read through a sync client; make one with
-    ``connect_sync()``. The same as ``EventSource``, with ``for``, ``close()`` and
-    ``with``; it blocks the calling thread while it waits."""
+class SyncEventSource(_Options["SyncClient"]):
+    """A reconnecting event stream read through an ``httpx.Client``, ``httpx2.Client``
+    or ``requests.Session`` (``connect_sync`` is this class). The options are those of
+    ``EventSource``; iterate it with ``for``, close it with ``close()`` or ``with``. It
+    blocks the calling thread while it waits."""
 
-    def __init__(self, client: SyncClient, url: str, **options: Any) -> None:
-        library = library_of(client, SYNC_CLIENTS)
-        if library is None:
-            other = library_of(client, ASYNC_CLIENTS)
-            hint = f" ({other} async client: use connect())" if other else ""
-            raise TypeError(
-                f"client must be one of {describe(SYNC_CLIENTS)}, not {type(client).__name__}{hint}"
-            )
-        super().__init__(client, library, url, **options)
-        self._sleep: Callable[[float], None] = time.sleep
-        self._events: Iterator[Event] | None = None
+    _kinds = SYNC_CLIENTS
+    _other_kinds = ASYNC_CLIENTS
+    _other_hint = "{} async client: use connect()"
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
+    _events: Iterator[Event] | None = None
 
     def _stream(self) -> Iterator[Event]:
         decoder = self._decoder
@@ -325,87 +342,5 @@ class SyncEventSource(_Options):
         self.close()
 
 
-def connect(
-    client: AsyncClient,
-    url: str,
-    *,
-    method: str = "GET",
-    headers: Mapping[str, str] | None = None,
-    last_event_id: str = "",
-    retry: int = DEFAULT_RETRY,
-    max_reconnects: int | None = None,
-    idle_timeout: float | None = None,
-    backoff: Backoff | None = None,
-    on_reconnect: Callable[[Reconnecting], object] | None = None,
-    on_bytes: Callable[[bytes], object] | None = None,
-    max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
-    **request: Any,
-) -> EventSource:
-    """An ``EventSource`` reading ``url`` through an ``httpx.AsyncClient``,
-    ``httpx2.AsyncClient`` or ``aiohttp.ClientSession``, reconnecting like a browser.
-
-    ``headers`` are added to ``Accept: text/event-stream``, ``Cache-Control:
-    no-store`` and ``Last-Event-ID`` (sent when the last event ID is not empty; seed
-    it with ``last_event_id``). ``retry`` is the reconnection time in milliseconds
-    until the stream sets one; after failures the wait grows as ``backoff`` says
-    (``Backoff()``: doubling, at most 30 s, up to 50% jitter). ``max_reconnects``
-    bounds reconnections (None: no bound, as in browsers); when it is reached, the
-    last transport error is raised, and a stream that ended is simply over.
-    ``idle_timeout`` (seconds) is the longest wait for the next byte (an event or a
-    ping) before the connection is taken for dead and replaced; it becomes the
-    library's read timeout (None leaves the client's own). ``on_reconnect`` is
-    called with a ``Reconnecting`` (why, when) before each wait, which is also logged
-    on the ``sse_fast.client`` logger; ``on_bytes`` with each chunk of the body as it
-    arrives. ``max_event_size`` is the decoder's limit. Other keyword arguments go to
-    the client's request method (``json``, ``params``, ``timeout``, ...).
-    """
-    return EventSource(
-        client,
-        url,
-        method=method,
-        headers=headers,
-        last_event_id=last_event_id,
-        retry=retry,
-        max_reconnects=max_reconnects,
-        idle_timeout=idle_timeout,
-        backoff=backoff,
-        on_reconnect=on_reconnect,
-        on_bytes=on_bytes,
-        max_event_size=max_event_size,
-        request=request,
-    )
-
-
-def connect_sync(
-    client: SyncClient,
-    url: str,
-    *,
-    method: str = "GET",
-    headers: Mapping[str, str] | None = None,
-    last_event_id: str = "",
-    retry: int = DEFAULT_RETRY,
-    max_reconnects: int | None = None,
-    idle_timeout: float | None = None,
-    backoff: Backoff | None = None,
-    on_reconnect: Callable[[Reconnecting], object] | None = None,
-    on_bytes: Callable[[bytes], object] | None = None,
-    max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
-    **request: Any,
-) -> SyncEventSource:
-    """A ``SyncEventSource`` reading ``url`` through an ``httpx.Client``,
-    ``httpx2.Client`` or ``requests.Session``; the options are those of ``connect()``."""
-    return SyncEventSource(
-        client,
-        url,
-        method=method,
-        headers=headers,
-        last_event_id=last_event_id,
-        retry=retry,
-        max_reconnects=max_reconnects,
-        idle_timeout=idle_timeout,
-        backoff=backoff,
-        on_reconnect=on_reconnect,
-        on_bytes=on_bytes,
-        max_event_size=max_event_size,
-        request=request,
-    )
+connect = EventSource
+connect_sync = SyncEventSource

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -11,13 +10,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from servers import free_port, running
+from servers import free_port
 from sse_server import Reply, server_in_thread
 
 TIMEOUT = 20  # seconds for any one line or run
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLI = [sys.executable, "-m", "sse_fast", "listen"]
 
 
@@ -190,24 +187,6 @@ def test_post_data_and_json_body() -> None:
     ]
     assert server.headers[0]["Content-Length"] == "3"
     assert server.headers[2]["Content-Length"] == "10"
-
-
-def test_post_to_the_llm_example() -> None:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port)}
-    command = [sys.executable, str(EXAMPLES / "llm_server.py")]
-    with running(command, port, cwd=EXAMPLES, env=env):
-        body = json.dumps({"prompt": "Why?", "delay": 0})
-        result = run_cli(
-            f"http://127.0.0.1:{port}/v1/completions",
-            "--json-body", body, "--json", "--max-reconnects", "0",
-        )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert {e["event"] for e in events} == {"token", "done"}
-    tokens = "".join(json.loads(e["data"])["token"] for e in events if e["event"] == "token")
-    assert "Why?" in tokens
-    assert events[-1]["event"] == "done"
 
 
 def test_bad_arguments_are_usage_errors() -> None:

@@ -30,7 +30,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._framing import Decoder
 from .client._event import Event
-from .client._source import received
+from .client._options import received
 
 __all__ = ["StreamedResponse", "stream"]
 

@@ -25,9 +25,10 @@ opened, without reconnecting.
 """
 
 from ._event import Event, EventStreamError, Reconnecting
+from ._options import DEFAULT_RETRY
 from ._reconnect import Backoff
 from ._response import aiter_events, iter_events
-from ._source import DEFAULT_RETRY, EventSource, SyncEventSource, connect, connect_sync
+from ._source import EventSource, SyncEventSource, connect, connect_sync
 
 __all__ = [
     "DEFAULT_RETRY",

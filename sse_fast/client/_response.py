@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .._framing import Decoder
 from ._event import Event
 from ._libraries import aread_prefix, read_prefix, response_head, response_library
-from ._source import check_head, received, stream_error
+from ._options import check_head, received, stream_error
 
 if TYPE_CHECKING:
     import aiohttp

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from servers import free_port
 from sse_server import Reply, server_in_thread
 
@@ -221,3 +222,46 @@ def test_interrupt_exits_130() -> None:
                 process.wait()
     assert process.returncode == 130
     assert "Traceback" not in stderr
+
+
+def run_cli_without(hidden: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in an interpreter where the ``hidden`` libraries cannot be imported."""
+    code = (
+        "import sys\n"
+        f"for name in {hidden!r}: sys.modules[name] = None\n"
+        "from sse_fast.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "listen", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd="/",
+    )
+
+
+@pytest.mark.parametrize("hidden", [["httpx"], ["httpx", "requests"]], ids=["requests", "aiohttp"])
+def test_fallback_libraries_stream_post_and_fail_alike(hidden: list[str]) -> None:
+    script = [Reply([b"retry: 10\nid: 1\ndata: a\n\n"]), Reply(status=204)]
+    with server_in_thread(script) as server:
+        result = run_cli_without(hidden, server.url, "--json-body", "[1]", "--idle-timeout", "5")
+    assert (result.returncode, result.stdout) == (0, "id: 1\nevent: message\ndata: a\n\n")
+    assert server.headers[0]["Content-Type"] == "application/json"
+    assert server.headers[1]["Last-Event-ID"] == "1"
+    script = [Reply([b"nope"], status=401, content_type="text/plain")]
+    with server_in_thread(script) as server:
+        result = run_cli_without(hidden, server.url, "--raw")
+    assert result.returncode == 3
+    assert "nope" in result.stderr
+    result = run_cli_without(hidden, f"http://127.0.0.1:{free_port()}/", "--max-reconnects", "0")
+    assert result.returncode == 1
+    assert "giving up" in result.stderr
+
+
+def test_raw_with_aiohttp_prints_the_bytes() -> None:
+    body = b"data: x\n\n: c\n\nretry: 0\n"  # text mode: CR is checked by the bytes test above
+    with server_in_thread([Reply([body]), Reply(status=204)]) as server:
+        result = run_cli_without(["httpx", "requests"], server.url, "--raw", "--retry", "0")
+    assert result.returncode == 0
+    assert result.stdout == body.decode()

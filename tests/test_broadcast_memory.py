@@ -31,6 +31,7 @@ async def first_item(broker: Broker, topic: str, cursor: str) -> Any:
         async with broker.subscribe(topic, last_event_id=cursor) as sub:
             async for item in sub:
                 return item
+    return None
 
 
 async def test_a_restarted_process_resets_old_cursors() -> None:
@@ -52,7 +53,8 @@ async def test_an_idle_topic_expires_and_comes_back_in_a_new_epoch() -> None:
         assert await broker.head("t") == old
         clock.now += 2
         head = await broker.head("t")
-        assert head.split(".")[0] != old.split(".")[0] and head.endswith(".0")
+        assert head.split(".")[0] != old.split(".")[0]
+        assert head.endswith(".0")
         assert await first_item(broker, "t", old) == Reset(head, "epoch")
 
 
@@ -85,7 +87,8 @@ async def test_several_workers_are_warned_about(
     with caplog.at_level(logging.WARNING, "sse_fast.broadcast"):
         async with Broker():
             pass
-    assert "WEB_CONCURRENCY=4" in caplog.text and "RedisBackend" in caplog.text
+    assert "WEB_CONCURRENCY=4" in caplog.text
+    assert "RedisBackend" in caplog.text
 
 
 async def test_one_worker_is_not_warned_about(

@@ -251,7 +251,12 @@ class Hub:
                 name, data = pending.pop(seq)
                 assert ring.epoch is not None
                 ring.append(
-                    Event(format_id(ring.epoch, seq), ring.topic, name, data.decode("utf-8", "replace"))
+                    Event(
+                        format_id(ring.epoch, seq),
+                        ring.topic,
+                        name,
+                        data.decode("utf-8", "replace"),
+                    )
                 )
                 appended = True
             else:
@@ -330,7 +335,9 @@ class Subscription:
 
     def __init__(self, hub: Hub, topic: str, last_event_id: str | None) -> None:
         if last_event_id is not None and not isinstance(last_event_id, str):
-            raise TypeError(f"last_event_id must be str or None, not {type(last_event_id).__name__}")
+            raise TypeError(
+                f"last_event_id must be str or None, not {type(last_event_id).__name__}"
+            )
         self._hub = hub
         self.topic = check_topic(topic)
         self.last_event_id = last_event_id or None
@@ -381,7 +388,7 @@ class Subscription:
         self._state = "open"
 
     async def _start_after(self, ring: TopicRing, last_event_id: str, start: int) -> None:
-        assert ring.epoch is not None and self.head is not None
+        assert ring.epoch is not None
         cursor = parse_id(last_event_id)
         if cursor is None:
             return self._start_with_reset("invalid_id")
@@ -440,7 +447,9 @@ class Subscription:
                 stored = self._replayed.popleft()
                 if stored.seq > self._cursor:
                     self._cursor = stored.seq
-                    yield hub.event(self.topic, self._replay_epoch, stored.seq, stored.event, stored.data)
+                    yield hub.event(
+                        self.topic, self._replay_epoch, stored.seq, stored.event, stored.data
+                    )
             while not ring.closed:
                 if self._generation != ring.generation:
                     self._generation = ring.generation
@@ -476,12 +485,13 @@ class Subscription:
         epoch, generation, after = ring.epoch, ring.generation, self._cursor
         assert epoch is not None
         limit = ring.first_seq - 1 - after
+        reason: ResetReason | None = None
         try:
             stored = await self._hub.backend.read(self.topic, epoch, after, limit)
         except Gap as gap:
             stored, reason = [], gap.reason
-        else:
-            reason = None if _contiguous(stored, after) else "trimmed"
+        if not _contiguous(stored, after):
+            reason = "trimmed"
         if generation != ring.generation:
             return  # the ring restarted meanwhile: its own Reset comes next
         if reason is not None:

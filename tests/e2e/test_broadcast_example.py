@@ -13,7 +13,7 @@ from servers import RawClient, Server, free_port, running
 from test_examples import read_events
 
 sys.path.append(str(EXAMPLES))
-from broadcast_app import ANSWER
+from broadcast_app import ANSWER as ANSWER
 
 
 @pytest.fixture(scope="module")

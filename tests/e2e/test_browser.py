@@ -180,6 +180,8 @@ def test_screenshot_of_the_demo_page(demo: Server, page: Page) -> None:
         "() => window.demo.reconnections.length && window.demo.countdown.state === 'CLOSED'",
         timeout=WAIT_MS,
     )
+    page.click("#publish")
+    page.wait_for_function("() => window.demo.broadcast.b.length", timeout=WAIT_MS)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000

@@ -473,3 +473,8 @@ def test_bad_broker_options_are_refused(options: dict[str, Any], message: str) -
 def test_memory_options_with_another_backend_are_refused(backend_factory: BackendFactory) -> None:
     with pytest.raises(TypeError, match="history_ttl and max_topics"):
         Broker(backend_factory(), history_ttl=10)
+
+
+async def test_a_broker_that_is_not_started_refuses_to_subscribe() -> None:
+    with pytest.raises(RuntimeError, match="not started"):
+        await Broker().subscribe("t").open()

@@ -141,6 +141,7 @@ class Hub:
         self.reset_event = reset_event
         self.rings: dict[str, TopicRing] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        self.running = False
 
     # -------------------------------------------------------------- backend side
 
@@ -158,6 +159,8 @@ class Hub:
             return  # a duplicate, or our own publish echoed back
         if seq == ring.next_seq and ring.filling is None:
             ring.append(self.event(topic, epoch, seq, event, data))
+            if ring.pending:  # left by a fill that failed: this may close its gap
+                self._take_pending(ring)
             ring.notify()
             return
         if len(ring.pending) >= self.max_replay:
@@ -315,11 +318,13 @@ class Hub:
 
     async def close(self) -> None:
         """End every subscription and wait for the hub's own tasks."""
+        self.running = False
         for ring in self.rings.values():
             ring.closed = True
             ring.notify()
         while self.tasks:
             await asyncio.wait(list(self.tasks))
+        self.rings.clear()
 
 
 class Subscription:
@@ -368,6 +373,10 @@ class Subscription:
                 raise RuntimeError("this Subscription is closed")
             return
         hub = self._hub
+        if not hub.running:
+            raise RuntimeError(
+                "the Broker is not started: use `async with broker:` (in the lifespan)"
+            )
         ring = await hub.acquire(self.topic)
         try:
             head = await hub.backend.head(self.topic)

@@ -119,8 +119,9 @@ class BroadcasterStarlette:
     def app(self) -> App:
         async def events() -> AsyncIterator[sse_starlette.ServerSentEvent]:
             async with self.broadcast.subscribe(TOPIC) as subscriber:
-                async for event in subscriber:
-                    yield sse_starlette.ServerSentEvent(data=event.message)
+                # broadcaster 0.3's annotations allow None where it never yields one.
+                async for event in subscriber:  # type: ignore[union-attr]
+                    yield sse_starlette.ServerSentEvent(data=event.message)  # type: ignore[union-attr]
 
         return sse_starlette.EventSourceResponse(events(), ping=3600)
 
@@ -266,7 +267,8 @@ async def main() -> None:
         f"{memory[ours]:,.0f} B | {memory[theirs]:,.0f} B | |"
     )
     print(
-        f"| replay of 1,000 missed events (subscribe to last frame) | {human(replay_time)} | – | |"
+        f"| replay of 1,000 missed events (subscribe to last frame) | {human(replay_time)} "
+        "| n/a | |"
     )
 
 

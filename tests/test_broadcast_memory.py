@@ -44,8 +44,7 @@ async def test_a_restarted_process_resets_old_cursors() -> None:
 
 
 async def test_an_idle_topic_expires_and_comes_back_in_a_new_epoch() -> None:
-    clock = FakeClock()
-    backend = MemoryBackend(history_ttl=60, clock=clock)
+    backend = MemoryBackend(history_ttl=60, clock=(clock := FakeClock()))
     async with Broker(backend) as broker:
         old = await broker.publish("t", "x")
         clock.now += 59
@@ -60,8 +59,7 @@ async def test_an_idle_topic_expires_and_comes_back_in_a_new_epoch() -> None:
 
 async def test_a_watched_topic_does_not_expire() -> None:
     clock = FakeClock()
-    backend = MemoryBackend(history_ttl=60, clock=clock)
-    async with Broker(backend) as broker:
+    async with Broker(MemoryBackend(history_ttl=60, clock=clock)) as broker:
         old = await broker.publish("t", "x")
         async with broker.subscribe("t"):
             clock.now += 3600

@@ -94,8 +94,11 @@ class SseFast:
     async def __aexit__(self, *exc: object) -> None:
         await self.broker.close()
 
-    def app(self) -> App:
-        return EventSourceResponse(self.broker.subscribe(TOPIC), ping=0)
+    async def app(self) -> App:
+        # As subscribe_response() does: the handshake before the response starts.
+        subscription = self.broker.subscribe(TOPIC)
+        await subscription.open()
+        return EventSourceResponse(subscription, ping=0)
 
     def subscribers(self) -> int:
         ring = self.broker._hub.rings.get(TOPIC)
@@ -116,7 +119,7 @@ class BroadcasterStarlette:
     async def __aexit__(self, *exc: object) -> None:
         await self.broadcast.disconnect()
 
-    def app(self) -> App:
+    async def app(self) -> App:
         async def events() -> AsyncIterator[sse_starlette.ServerSentEvent]:
             async with self.broadcast.subscribe(TOPIC) as subscriber:
                 # broadcaster 0.3's annotations allow None where it never yields one.
@@ -137,7 +140,9 @@ Contender = type[SseFast] | type[BroadcasterStarlette]
 
 async def connect(contender: Any, clients: Clients, count: int) -> list[asyncio.Task[None]]:
     tasks = [
-        asyncio.ensure_future(contender.app()(dict(SCOPE), clients.receiver(), clients.send))
+        asyncio.ensure_future(
+            (await contender.app())(dict(SCOPE), clients.receiver(), clients.send)
+        )
         for _ in range(count)
     ]
     while contender.subscribers() < count:
@@ -174,7 +179,7 @@ async def idle_memory(kind: Contender, count: int) -> float:
         await asyncio.Event().wait()
         yield ""
 
-    def idle_app() -> App:
+    async def idle_app() -> App:
         if kind is SseFast:
             return EventSourceResponse(never(), ping=0)
         return sse_starlette.EventSourceResponse(never(), ping=3600)
@@ -187,7 +192,7 @@ async def idle_memory(kind: Contender, count: int) -> float:
             tracemalloc.start()
             before = tracemalloc.get_traced_memory()[0]
             tasks = [
-                asyncio.ensure_future(make()(dict(SCOPE), clients.receiver(), clients.send))
+                asyncio.ensure_future((await make())(dict(SCOPE), clients.receiver(), clients.send))
                 for _ in range(count)
             ]
             for _ in range(20):

@@ -18,7 +18,7 @@ import anyio
 import pytest
 from broker_backends import BackendFactory
 
-from sse_fast.broadcast import Broker, Event, Reset, Subscription
+from sse_fast.broadcast import Broker, Event, MemoryBackend, Reset, Subscription
 from sse_fast.broadcast._backend import parse_id
 from sse_fast.stream import EventStream, Outcome, Shutdown
 
@@ -481,3 +481,36 @@ def test_memory_options_with_another_backend_are_refused(backend_factory: Backen
 async def test_a_broker_that_is_not_started_refuses_to_subscribe() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         await Broker().subscribe("t").open()
+
+
+async def test_closing_the_broker_lets_open_streams_leave_before_the_backend_closes() -> None:
+    calls: list[str] = []
+
+    class RecordingBackend(MemoryBackend):
+        async def unwatch(self, topic: str) -> None:
+            calls.append("unwatch")
+            await super().unwatch(topic)
+
+        async def close(self) -> None:
+            calls.append("close")
+            await super().close()
+
+    broker = Broker(RecordingBackend())
+    with anyio.fail_after(TIMEOUT):
+        await broker.start()
+        left = asyncio.Event()
+
+        async def disconnect() -> object:
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(data: bytes) -> None:
+            pass
+
+        stream = EventStream(broker.subscribe("t"), ping=0, shutdown=Shutdown())
+        running = asyncio.ensure_future(stream.run(send, disconnect))
+        while broker.topics == 0:
+            await asyncio.sleep(0.001)
+        await broker.close()
+        assert calls == ["unwatch", "close"]
+        assert await running is Outcome.COMPLETED

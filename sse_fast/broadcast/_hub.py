@@ -32,6 +32,7 @@ __all__ = ["Hub", "LagPolicy", "Subscription", "TopicRing"]
 logger = logging.getLogger("sse_fast.broadcast")
 
 LagPolicy = Literal["disconnect", "reset"]
+_CLOSE_TURNS = 8
 Replay = Literal["none", "complete", "reset"]
 
 
@@ -322,6 +323,12 @@ class Hub:
         for ring in self.rings.values():
             ring.closed = True
             ring.notify()
+        # A woken stream needs a turn or two to end and let its topic go before the
+        # backend closes; a subscription nobody iterates is not waited for.
+        for _ in range(_CLOSE_TURNS):
+            if not any(ring.users for ring in self.rings.values()):
+                break
+            await asyncio.sleep(0)
         while self.tasks:
             await asyncio.wait(list(self.tasks))
         self.rings.clear()

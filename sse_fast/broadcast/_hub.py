@@ -244,8 +244,7 @@ class Hub:
                 self.restart(ring, epoch, target, "trimmed")
             ring.notify()
 
-    @staticmethod
-    def _take_pending(ring: TopicRing) -> None:
+    def _take_pending(self, ring: TopicRing) -> None:
         pending = ring.pending
         appended = False
         for seq in sorted(pending):
@@ -254,14 +253,7 @@ class Hub:
             elif seq == ring.next_seq:
                 name, data = pending.pop(seq)
                 assert ring.epoch is not None
-                ring.append(
-                    Event(
-                        format_id(ring.epoch, seq),
-                        ring.topic,
-                        name,
-                        data.decode("utf-8", "replace"),
-                    )
-                )
+                ring.append(self.event(ring.topic, ring.epoch, seq, name, data))
                 appended = True
             else:
                 break

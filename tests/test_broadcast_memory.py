@@ -78,25 +78,16 @@ async def test_the_least_recently_used_idle_topic_is_evicted_first() -> None:
         assert (await broker.head("b")).split(".")[0] != b.split(".")[0]
 
 
+@pytest.mark.parametrize(("workers", "warned"), [("4", True), ("1", False), ("", False)])
 async def test_several_workers_are_warned_about(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, workers: str, warned: bool
 ) -> None:
-    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    monkeypatch.setenv("WEB_CONCURRENCY", workers)
     with caplog.at_level(logging.WARNING, "sse_fast.broadcast"):
         async with Broker():
             pass
-    assert "WEB_CONCURRENCY=4" in caplog.text
-    assert "RedisBackend" in caplog.text
-
-
-async def test_one_worker_is_not_warned_about(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv("WEB_CONCURRENCY", "1")
-    with caplog.at_level(logging.WARNING, "sse_fast.broadcast"):
-        async with Broker():
-            pass
-    assert caplog.text == ""
+    assert (f"WEB_CONCURRENCY={workers}" in caplog.text) is warned
+    assert ("use RedisBackend" in caplog.text) is warned
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ import sse_starlette
 from broadcaster import Broadcast
 from sse_fast.adapters.starlette import EventSourceResponse
 
-from sse_fast.broadcast import Broker, Event
+from sse_fast.broadcast import Broker, Event, Subscription
 
 TOPIC = "bench:room"
 SCOPE = {
@@ -172,6 +172,35 @@ async def fan_out(kind: Contender, subscribers: int, publishes: int) -> tuple[fl
     return wall, cpu
 
 
+async def hub_only(subscribers: int, publishes: int) -> tuple[float, float]:
+    """As :func:`fan_out`, with each subscription read by a bare task: the broker's share."""
+    async with Broker() as broker:
+        clients = Clients()
+
+        async def read(subscription: Subscription) -> None:
+            async for _ in subscription:
+                clients.delivered += 1
+                if clients.delivered >= clients.target:
+                    clients.reached.set()
+
+        subscriptions = [broker.subscribe(TOPIC) for _ in range(subscribers)]
+        for subscription in subscriptions:
+            await subscription.open()
+        tasks = [asyncio.ensure_future(read(subscription)) for subscription in subscriptions]
+        await broker.publish(TOPIC, "warm-up")
+        await clients.expect(subscribers)
+        gc.collect()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for n in range(publishes):
+            await broker.publish(TOPIC, f"event {n}")
+            await clients.expect(subscribers * (n + 2))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return wall, cpu
+
+
 async def idle_memory(kind: Contender, count: int) -> float:
     """Bytes per idle subscriber above an idle response of the same library."""
 
@@ -250,6 +279,9 @@ async def main() -> None:
         rate[kind] = deliveries / statistics.median(wall for wall, _ in runs[kind])
         cpu[kind] = statistics.median(c for _, c in runs[kind]) / deliveries
         memory[kind] = await idle_memory(kind, args.idle)
+    bare = [await hub_only(args.subscribers, args.publishes) for _ in range(args.repeat)]
+    bare_rate = deliveries / statistics.median(wall for wall, _ in bare)
+    bare_cpu = statistics.median(c for _, c in bare) / deliveries
     replay_time = statistics.median([await replay(1000) for _ in range(max(args.repeat, 11))])
 
     ours, theirs = kinds
@@ -270,6 +302,10 @@ async def main() -> None:
     print(
         f"| memory per idle subscriber, above an idle stream ({args.idle:,} streams) | "
         f"{memory[ours]:,.0f} B | {memory[theirs]:,.0f} B | |"
+    )
+    print(
+        f"| the broker alone (each subscription read by a bare task): deliveries/s, CPU "
+        f"| {bare_rate:,.0f}, {human(bare_cpu)} | | |"
     )
     print(
         f"| replay of 1,000 missed events (subscribe to last frame) | {human(replay_time)} "

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 import pytest
+from broker_backends import BACKENDS, BackendFactory
 from hypothesis import settings
 from reference import Parsed, reference_parse
 from twins import EXPECT_PURE, TWINS, load_twin
@@ -48,3 +49,9 @@ DECODER_TWINS = {"c": "sse_fast._framing_c", "py": "sse_fast._decoder_py"}
 def decoding(request: pytest.FixtureRequest) -> ModuleType:
     """A module with ``Decoder`` and ``ServerSentEvent``: the compiled twin, then the pure."""
     return importlib.import_module(DECODER_TWINS[request.param])
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
+    """Makes a fresh broker backend per call, once for each backend in broker_backends.py."""
+    return BACKENDS[request.param](request)

@@ -34,6 +34,10 @@ class Item(BaseModel):
 ITEMS = [Item(name="spam", price=1.5), Item(name="line\nbreak", price=math.inf, note="n")]
 
 
+class SpecialItem(Item):
+    secret: str = "not in the declared type"
+
+
 class Order(BaseModel):
     count: int
 
@@ -81,6 +85,17 @@ def build(sse: ModuleType) -> FastAPI:
     async def items() -> AsyncIterable[Item]:
         for item in ITEMS:
             yield item
+
+    @router.get(
+        "/items-options",
+        response_class=response_class,
+        response_model_exclude_none=True,
+        response_model_by_alias=False,
+    )
+    async def items_with_options() -> AsyncIterable[Item]:
+        for item in ITEMS:
+            yield item
+        yield SpecialItem(name="subclass", price=2)
 
     @router.get("/undeclared", response_class=response_class)
     async def undeclared():  # type: ignore[no-untyped-def]

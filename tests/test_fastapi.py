@@ -34,6 +34,7 @@ def lifecycle_log(server: Server) -> list[str]:
 
 SAME_BYTES = [
     ("GET", "/items", b""),  # pydantic items, declared: validated, dumped by pydantic
+    ("GET", "/items-options", b""),  # response_model_* options; a subclass of the item type
     ("GET", "/undeclared", b""),  # models, dicts, text, numbers through jsonable_encoder
     ("GET", "/events", b""),  # ServerSentEvent: every field, raw_data, comments
     ("GET", "/dicts?n=5", b""),

@@ -22,8 +22,8 @@ from sse_fast.adapters import fastapi as adapter
 
 EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")
 
-fastapi.sse.EventSourceResponse = adapter.EventSourceResponse  # type: ignore[misc]
-fastapi.responses.EventSourceResponse = adapter.EventSourceResponse  # type: ignore[misc]
+fastapi.sse.EventSourceResponse = adapter.EventSourceResponse  # type: ignore[misc,assignment]
+fastapi.responses.EventSourceResponse = adapter.EventSourceResponse  # type: ignore[misc,assignment]
 _router_init = fastapi.routing.APIRouter.__init__
 
 

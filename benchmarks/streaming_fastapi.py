@@ -11,14 +11,12 @@ growth with ``--idle`` streams open, each contender in a fresh server.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import resource
 import sys
 from importlib.metadata import version
 
-from streaming import free_port, idle_memory, running, throughput
+from streaming import benchmark_arguments, free_port, idle_memory, running, throughput
 
 CONTENDERS = ["sse_fast", "native"]
 SHAPES = {
@@ -36,14 +34,7 @@ def uvicorn_server() -> contextlib.AbstractContextManager[tuple[int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--idle", type=int, default=1000)
-    args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < args.idle + 100:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.idle + 1000), hard))
+    args = benchmark_arguments(__doc__)
 
     rates = throughput(uvicorn_server, CONTENDERS, SHAPES, args.events, args.repeat)
     print(f"Items per second, median of {args.repeat} runs of {args.events:,} pydantic items "

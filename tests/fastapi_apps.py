@@ -171,6 +171,16 @@ def build(sse: ModuleType) -> FastAPI:
     return app
 
 
+class Framed:
+    """Stands for a broker event: it frames itself, once, for every subscriber."""
+
+    def __init__(self, wire: bytes) -> None:
+        self.wire = wire
+
+    def __sse_frame__(self, sep: str) -> bytes:
+        return self.wire.replace(b"\n", sep.encode())
+
+
 def add_engine_routes(app: FastAPI) -> None:
     """What only the sse_fast adapter has: engine options and the Last-Event-ID reader."""
     router = APIRouter(route_class=sse_fast_sse.EventSourceRoute)
@@ -206,6 +216,11 @@ def add_engine_routes(app: FastAPI) -> None:
         last_id: sse_fast_sse.LastEventID,
     ) -> AsyncIterable[sse_fast_sse.ServerSentEvent]:
         yield sse_fast_sse.ServerSentEvent(raw_data=last_id, id=last_id + "+1")
+
+    @router.get("/prepared", response_class=response_class)
+    async def prepared() -> AsyncIterable[Item]:
+        yield Framed(b"id: 7\nevent: quote\ndata: framed once\n\n")  # type: ignore[misc]
+        yield ITEMS[0]
 
     @router.get("/direct")
     async def direct() -> sse_fast_sse.EventSourceResponse:

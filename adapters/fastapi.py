@@ -126,9 +126,12 @@ def frame_event(item: fastapi_sse.ServerSentEvent) -> bytes:
 
 
 def _frame_prepared(item: Any) -> bytes | None:
-    """``ServerSentEvent`` and broker events (``__sse_frame__``) skip item validation."""
+    """Events skip item validation: ``ServerSentEvent`` (FastAPI's or sse_fast's) and
+    broker events (``__sse_frame__``)."""
     if isinstance(item, fastapi_sse.ServerSentEvent):
         return frame_event(item)
+    if isinstance(item, sse_fast.ServerSentEvent):
+        return item.encode(_SEPARATOR)
     frame = getattr(type(item), "__sse_frame__", None)
     if frame is not None:
         return bytes(frame(item, _SEPARATOR))

@@ -20,6 +20,8 @@ from fastapi import sse as native_sse
 from pydantic import BaseModel, Field
 from sse_fast.adapters import fastapi as sse_fast_sse
 
+import sse_fast
+
 log: list[str] = []
 
 
@@ -228,6 +230,7 @@ def add_engine_routes(app: FastAPI) -> None:
             yield ": made by hand\n\n"
             yield b"data: bytes\n\n"
             yield Order(count=1)
+            yield sse_fast.ServerSentEvent("from a queue", id="q1")
 
         return sse_fast_sse.EventSourceResponse(chunks())
 

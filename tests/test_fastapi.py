@@ -208,7 +208,9 @@ def test_items_that_frame_themselves_are_written_as_they_are(ours: Server) -> No
 def test_a_response_built_directly_writes_text_as_is_and_frames_models(ours: Server) -> None:
     with RawClient(ours.port, "/engine/direct") as client:
         body = client.read_all()
-    assert body == b': made by hand\n\ndata: bytes\n\ndata: {"count": 1}\n\n'
+    assert body == (
+        b': made by hand\n\ndata: bytes\n\ndata: {"count": 1}\n\nid: q1\ndata: from a queue\n\n'
+    )
     assert client.headers["cache-control"] == "no-cache"
 
 

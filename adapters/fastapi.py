@@ -231,9 +231,7 @@ def _frame_direct(item: Any) -> bytes:
     return _frame_plain(item)
 
 
-def _check_seconds(name: str, value: float | None, *, optional: bool) -> None:
-    if value is None and optional:
-        return
+def _check_seconds(name: str, value: object) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise TypeError(f"{name} must be a number of seconds, got: {value!r}")
     if value < 0 or math.isnan(value):
@@ -287,16 +285,11 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
 
         ``response_class=EventSourceResponse.with_options(ping=5, send_timeout=30)``
         """
-        settings: dict[str, Any] = {}
-        if ping is not None:
-            _check_seconds("ping", ping, optional=False)
-            settings["ping"] = ping
-        if send_timeout is not None:
-            _check_seconds("send_timeout", send_timeout, optional=False)
-            settings["send_timeout"] = send_timeout
-        if shutdown_grace_period is not None:
-            _check_seconds("shutdown_grace_period", shutdown_grace_period, optional=False)
-            settings["shutdown_grace_period"] = shutdown_grace_period
+        given = {"ping": ping, "send_timeout": send_timeout,
+                 "shutdown_grace_period": shutdown_grace_period}  # fmt: skip
+        settings = {name: value for name, value in given.items() if value is not None}
+        for name, value in settings.items():
+            _check_seconds(name, value)
         return type(cls.__name__, (cls,), {"__module__": cls.__module__, **settings})
 
     @classmethod

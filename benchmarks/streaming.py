@@ -131,6 +131,21 @@ def idle_memory(server: Server, contender: str, connections: int) -> float:
                 sock.close()
 
 
+def benchmark_arguments(doc: str | None) -> argparse.Namespace:
+    """``--events``, ``--repeat`` and ``--idle``; the open-files limit raised to fit."""
+    import resource
+
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--idle", type=int, default=1000)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < args.idle + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.idle + 1000), hard))
+    return args
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)

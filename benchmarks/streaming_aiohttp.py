@@ -12,15 +12,13 @@ each contender in a fresh server.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import resource
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from streaming import free_port, idle_memory, running, throughput
+from streaming import benchmark_arguments, free_port, idle_memory, running, throughput
 
 HERE = Path(__file__).resolve().parent
 CONTENDERS = ["sse_fast-send", "sse_fast-stream", "aiohttp-sse", "bare"]
@@ -38,14 +36,7 @@ def aiohttp_server() -> contextlib.AbstractContextManager[tuple[int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--idle", type=int, default=1000)
-    args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < args.idle + 100:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.idle + 1000), hard))
+    args = benchmark_arguments(__doc__)
 
     rates = throughput(aiohttp_server, CONTENDERS, SHAPES, args.events, args.repeat)
     print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "

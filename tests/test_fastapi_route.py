@@ -1,0 +1,106 @@
+"""The FastAPI adapter without a server: the OpenAPI document, the options, the framing."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from fastapi import sse as native_sse
+from fastapi_apps import build
+from hypothesis import given
+from hypothesis import strategies as st
+from sse_fast.adapters import fastapi as sse_fast_sse
+
+
+def test_openapi_document_is_the_same_as_native() -> None:
+    ours = build(sse_fast_sse).openapi()
+    assert ours == build(native_sse).openapi()
+    items = ours["paths"]["/items"]["get"]["responses"]["200"]["content"]
+    assert items == {
+        "text/event-stream": {
+            "itemSchema": {
+                "type": "object",
+                "properties": {
+                    "data": {"type": "string", "contentMediaType": "application/json",
+                             "contentSchema": {"$ref": "#/components/schemas/Item"}},
+                    "event": {"type": "string"},
+                    "id": {"type": "string"},
+                    "retry": {"type": "integer", "minimum": 0},
+                },
+                "required": ["data"],
+            }
+        }
+    }  # fmt: skip
+
+
+def test_server_sent_event_is_fastapis_own_model() -> None:
+    assert sse_fast_sse.ServerSentEvent is native_sse.ServerSentEvent
+    assert issubclass(sse_fast_sse.EventSourceResponse, native_sse.EventSourceResponse)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"ping": -1}, ValueError, "ping must be >= 0, got: -1"),
+        ({"ping": "5"}, TypeError, "ping must be a number of seconds, got: '5'"),
+        ({"send_timeout": True}, TypeError, "send_timeout must be a number of seconds, got: True"),
+        ({"shutdown_grace_period": math.nan}, ValueError, "shutdown_grace_period must be >= 0"),
+    ],
+)
+def test_bad_options_are_refused_when_the_class_is_made(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        sse_fast_sse.EventSourceResponse.with_options(**options)
+
+
+def test_options_are_inherited_and_overridden() -> None:
+    quiet = sse_fast_sse.EventSourceResponse.with_options(ping=0, send_timeout=5)
+    patient = quiet.with_options(send_timeout=30)
+    assert (patient.ping, patient.send_timeout, patient.shutdown_grace_period) == (0, 30, 0)
+    assert sse_fast_sse.EventSourceResponse.ping == 15
+    assert issubclass(patient, native_sse.EventSourceResponse)
+
+
+single_line = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n\0"))
+any_text = st.text(st.characters(blacklist_categories=["Cs"]))
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | any_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def native_frame(event: native_sse.ServerSentEvent) -> bytes:
+    """What FastAPI's request handler writes for a yielded ``ServerSentEvent``."""
+    if event.raw_data is not None:
+        data: str | None = event.raw_data
+    elif event.data is not None:
+        data = json.dumps(sse_fast_sse._finite(event.data))
+    else:
+        data = None
+    return native_sse.format_sse_event(
+        data_str=data, event=event.event, id=event.id, retry=event.retry, comment=event.comment
+    )
+
+
+@given(
+    data=st.none() | json_value,
+    raw_data=st.none() | any_text,
+    event=st.none() | single_line,
+    id=st.none() | single_line,
+    retry=st.none() | st.integers(min_value=0, max_value=2**40),
+    comment=st.none() | any_text,
+)
+def test_every_event_is_framed_as_fastapi_frames_it(
+    data: Any, raw_data: str | None, event: str | None, id: str | None, retry: int | None,
+    comment: str | None,
+) -> None:  # fmt: skip
+    if data is not None and raw_data is not None:
+        data = None
+    item = native_sse.ServerSentEvent(
+        data=data, raw_data=raw_data, event=event, id=id, retry=retry, comment=comment
+    )
+    assert sse_fast_sse.frame_event(item) == native_frame(item)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # The browser tests use Debian's Chromium: Playwright must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
-SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.pyi') \
+SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi') \
            setup.py pyproject.toml
 
 .PHONY: install browser test lint typecheck pytest bench annotate demo wheel clean
@@ -26,11 +26,12 @@ install: $(VENV)/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/_framing_c.pyx sse_fast/_decoder.pxi
+	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/*.pyx sse_fast/*.pxd
 
 typecheck: install
 	$(BIN)/mypy
-	cd / && $(abspath $(BIN))/python -m mypy.stubtest sse_fast._framing_c
+	cd / && $(abspath $(BIN))/python -m mypy.stubtest sse_fast._framing_c sse_fast._decoder_c \
+		--allowlist $(abspath .ci/stubtest-allowlist.txt)
 
 # Debian's Chromium for tests/e2e, installed when missing (CI runs as root). Without it
 # the browser tests fail rather than skip.

@@ -1,4 +1,4 @@
-"""Build the optional compiled framing core; all metadata lives in pyproject.toml.
+"""Build the optional compiled twins (framing and decoder); all metadata lives in pyproject.toml.
 
 Environment switches (read at build time):
 
@@ -45,14 +45,15 @@ def extensions() -> list[Extension]:
         return []
     from Cython.Build import cythonize
 
-    ext = Extension(
-        "sse_fast._framing_c",
-        ["sse_fast/_framing_c.pyx"],
-        extra_compile_args=["-O2"] if os.name != "nt" else [],
-    )
+    compile_args = ["-O2"] if os.name != "nt" else []
+    # The decoder cimports the event type from the framing module (_framing_c.pxd).
+    twins = [
+        Extension(f"sse_fast.{name}", [f"sse_fast/{name}.pyx"], extra_compile_args=compile_args)
+        for name in ("_framing_c", "_decoder_c")
+    ]
     return list(
         cythonize(
-            [ext],
+            twins,
             language_level=3,
             compiler_directives={
                 "boundscheck": False,

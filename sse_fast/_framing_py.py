@@ -215,6 +215,20 @@ def _restore(
     return ServerSentEvent(data, event=event, id=id, retry=retry, comment=comment)
 
 
+def _decoded_event(data: str, event: str, id: str) -> ServerSentEvent:
+    """An event from a decoder's values, which are valid by construction (no CR, no
+    lone surrogate; no LF or NUL in ``event`` or ``id``): made without validating them."""
+    ev = object.__new__(ServerSentEvent)
+    setter = object.__setattr__
+    setter(ev, "_text", data)
+    setter(ev, "data", data)
+    setter(ev, "event", event)
+    setter(ev, "id", id)
+    setter(ev, "retry", None)
+    setter(ev, "comment", None)
+    return ev
+
+
 def encode(
     data: str | bytes | None = None,
     *,

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._decoder import Decoder
 from ._errors import DEFAULT_MAX_EVENT_SIZE
-from ._framing import Decoder, ServerSentEvent
+from ._framing import ServerSentEvent
 
 if TYPE_CHECKING:
     import aiohttp

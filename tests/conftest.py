@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import pytest
 from hypothesis import settings
@@ -41,10 +41,10 @@ def parse() -> Callable[[bytes], Parsed]:
     return reference_parse
 
 
-DECODER_TWINS = {"c": "sse_fast._framing_c", "py": "sse_fast._decoder_py"}
-
-
 @pytest.fixture(scope="session", params=TWINS)
-def decoding(request: pytest.FixtureRequest) -> ModuleType:
-    """A module with ``Decoder`` and ``ServerSentEvent``: the compiled twin, then the pure."""
-    return importlib.import_module(DECODER_TWINS[request.param])
+def decoding(request: pytest.FixtureRequest) -> SimpleNamespace:
+    """``Decoder`` and the ``ServerSentEvent`` it makes: the compiled twins, then the pure."""
+    decoder = importlib.import_module(f"sse_fast._decoder_{request.param}")
+    return SimpleNamespace(
+        Decoder=decoder.Decoder, ServerSentEvent=load_twin(request.param).ServerSentEvent
+    )

@@ -1,18 +1,32 @@
-# Compiled twin of the decoder, included into _framing_c.pyx so that decoded events
-# are built in C (no call of the validating constructor). _decoder_py.py is the
-# reference: same events, same state, same exceptions.
-#
-# Lines are found with memchr over explicit lengths (NUL is an ordinary byte) and
-# interpreted in place; only a line split across chunks is copied. Data values are
-# copied raw into one buffer and decoded once, at dispatch, with "replace" (C14).
+# cython: language_level=3
+"""Compiled twin of the decoder; ``_decoder_py.py`` is the reference: same events, same
+state, same exceptions for every input.
+
+Lines are found with ``memchr`` over explicit lengths (NUL is an ordinary byte) and
+interpreted in place; only a line split across chunks is copied. Data values are copied
+raw into one buffer and decoded once, at dispatch, with ``errors="replace"``: CR, LF,
+``:`` and SPACE never occur inside a multi-byte UTF-8 sequence and the UTF-8 decoder
+resynchronises on them, so this equals decoding the stream first (WHATWG HTML §9.2.6
+decodes, then splits). Events are built in C, without the validating constructor,
+through the event type that ``_framing_c.pxd`` exports.
+"""
 
 cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp, memcpy
+
+from sse_fast._framing_c cimport MULTILINE, ServerSentEvent, Text, text_of_str
+
+from sse_fast import _errors
 
 cdef extern from "Python.h":
+    bint PyBytes_Check(object)
+    bint PyUnicode_IS_ASCII(object)
+    void* PyUnicode_DATA(object)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
     void PyObject_GC_UnTrack(void* op)
 
 cdef object _MESSAGE = "message"

@@ -9,6 +9,10 @@ raw into one buffer and decoded once, at dispatch, with ``errors="replace"``: CR
 resynchronises on them, so this equals decoding the stream first (WHATWG HTML §9.2.6
 decodes, then splits). Events are built in C, without the validating constructor,
 through the event type that ``_framing_c.pxd`` exports.
+
+The steps have the pure twin's names without the leading underscore: ``feed``,
+``restart``, ``scan``, ``extend_line``, ``interpret``, ``append_data``, ``set_retry``,
+``dispatch``; ``decoded_event`` is ``_framing_py._decoded_event``.
 """
 
 cimport cython
@@ -225,7 +229,8 @@ cdef class Decoder:
                 self.interpret(p, hit - p, out)
             p = hit + 1
             if hit == cr:
-                # A final CR ends its line now (never wait for the next chunk): C2.
+                # A CR that ends the chunk ends its line now: waiting for the next chunk
+                # to see whether an LF follows would delay the event (§9.2.6 line ends).
                 if p == end:
                     self.pending_cr = True
                 elif p[0] == 10:
@@ -278,7 +283,8 @@ cdef class Decoder:
         elif name_len == 5 and memcmp(p, b"event", 5) == 0:
             self.event_type = decoded(value, value_len)
         elif name_len == 2 and memcmp(p, b"id", 2) == 0:
-            if memchr(value, 0, value_len) == NULL:  # an id with NUL is ignored (R11)
+            # §9.2.6: an id value holding NUL is ignored, and the buffer keeps its value.
+            if memchr(value, 0, value_len) == NULL:
                 self.id_buffer = decoded(value, value_len)
         elif name_len == 5 and memcmp(p, b"retry", 5) == 0:
             self.set_retry(value, value_len)
@@ -296,7 +302,8 @@ cdef class Decoder:
         return 0
 
     cdef int set_retry(self, const char* p, Py_ssize_t n) except -1:
-        """ASCII digits only (C12), capped at 2**63 - 1; takes effect now (C8)."""
+        """§9.2.6: a value of ASCII digits only sets the reconnection time at once (no
+        blank line needed); anything else is ignored. Capped at 2**63 - 1."""
         cdef unsigned long long v = 0
         cdef Py_ssize_t i
         cdef int digit
@@ -315,7 +322,7 @@ cdef class Decoder:
         return 0
 
     cdef int dispatch(self, list out) except -1:
-        # The id is committed first, even if nothing fires (D1, C7).
+        # §9.2.6, dispatch: the last event ID is committed first, even when nothing fires.
         self.last_event_id = self.id_buffer
         if self.data_len:
             out.append(decoded_event(
@@ -329,5 +336,5 @@ cdef class Decoder:
                 PyMem_Free(self.data)
                 self.data = NULL
                 self.data_cap = 0
-        self.event_type = _EMPTY  # reset at every blank line (C9)
+        self.event_type = _EMPTY  # §9.2.6: reset at every blank line, even with no event
         return 0

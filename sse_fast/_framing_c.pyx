@@ -7,6 +7,21 @@ size, the other writes into a single ``bytes`` of that size. ASCII ``str`` and
 point by code point and written as UTF-8 directly, so no intermediate encoded copy
 is made. Bad input is detected here and reported through ``_errors`` so that both
 twins raise the same exception with the same message.
+
+Where each step of ``_framing_py.py`` lives here (the pure twin builds text, this one
+measures then writes):
+
+    _framing_py.py                   _framing_c.pyx
+    _check_sep                       sep_length
+    _data_text                       text_of_data (bytes: is_utf8)
+    _event_text, _id_text,           text_of_str with the rule SINGLE_LINE, IDENTIFIER,
+      _comment_text                    MULTILINE (all reached through prepare)
+    _check_unicode                   scan_ucs (a lone surrogate makes it return False)
+    _errors.retry_to_int             retry_ms (exact ints; the rest goes to retry_to_int)
+    _lines                           lines_size, then write_lines
+    _frame                           frame_size, then write_frame (frame_bytes: both)
+    ServerSentEvent._text            ServerSentEvent.frame (measured once, in __init__)
+    encode_many's loop               item_frame, and ascii_data for plain ASCII str items
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE

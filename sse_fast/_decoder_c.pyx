@@ -36,7 +36,7 @@ cdef extern from "Python.h":
 cdef object _MESSAGE = "message"
 cdef object _EMPTY = ""
 cdef unsigned long long _MAX_RETRY = 9223372036854775807ULL  # 2**63 - 1
-# A data buffer this large is given back after its event, not kept for the stream.
+# A line or data buffer this large is given back once emptied, not kept for the stream.
 cdef Py_ssize_t _KEEP_CAPACITY = 1 << 20
 
 
@@ -102,7 +102,9 @@ cdef class Decoder:
 
     ``max_event_size`` bounds the bytes buffered for one event: its data (one byte
     more per data line) and any single line. Past it ``feed()`` raises
-    ``EventTooLarge`` (a ``ValueError``); None removes the bound.
+    ``EventTooLarge`` (a ``ValueError``); None removes the bound. That ends the stream:
+    the pending event, the line and an uncommitted id are dropped, and ``feed()``
+    raises ``RuntimeError`` until ``close()`` starts a new one.
 
     A decoder holds the state of one stream: use it from one thread at a time.
     """
@@ -121,13 +123,25 @@ cdef class Decoder:
     cdef int head_len    # -1 once the stream start is past
     cdef bint pending_cr  # the last chunk ended with CR: an LF next is its pair
     cdef bint busy
+    cdef bint failed     # EventTooLarge was raised: feed() refuses until close()
+
+    def __cinit__(self):
+        # A decoder that no __init__ fills (Decoder.__new__, a subclass skipping it) is
+        # Decoder(), as in the pure twin.
+        self.last_event_id = self.id_buffer = _EMPTY
+        self.limit = _errors.DEFAULT_MAX_EVENT_SIZE
+        self.retry = None
+        self.restart()
 
     def __init__(self, last_event_id="", *, max_event_size=_errors.DEFAULT_MAX_EVENT_SIZE):
         self.last_event_id = self.id_buffer = _errors.seed_id(last_event_id)
         self.limit = _errors.max_event_size(max_event_size)
         self.retry = None
-        self.event_type = _EMPTY
         self.restart()
+
+    def __reduce__(self):
+        # A parser in mid-stream is not a value to copy.
+        raise _errors.not_picklable(self)
 
     def __dealloc__(self):
         PyMem_Free(self.line)
@@ -136,18 +150,32 @@ cdef class Decoder:
     cdef void restart(self) noexcept:
         self.head_len = 0
         self.pending_cr = False
+        self.failed = False
         self.line_len = 0
         self.data_len = self.data_lines = 0
         self.event_type = _EMPTY
         self.id_buffer = self.last_event_id
+        self.release_buffers()
+
+    cdef void release_buffers(self) noexcept:
+        """Give back a buffer that one long line or event grew, once it is empty."""
+        if self.line_len == 0 and self.line_cap > _KEEP_CAPACITY:
+            PyMem_Free(self.line)
+            self.line = NULL
+            self.line_cap = 0
+        if self.data_len == 0 and self.data_cap > _KEEP_CAPACITY:
+            PyMem_Free(self.data)
+            self.data = NULL
+            self.data_cap = 0
 
     cdef int enter(self) except -1:
         # Free-threaded builds: feed() from two threads at once must not share the
         # buffers. The flag is tested and set atomically; the second caller raises.
-        # (With the GIL, feed() runs no Python code that could let another thread in.)
+        # With the GIL, only code that runs during feed() (a garbage collection's
+        # finalizer or callback) can call it again; that is refused the same way.
         with cython.critical_section(self):
             if self.busy:
-                raise RuntimeError("Decoder is already in use by another thread")
+                raise _errors.decoder_busy()
             self.busy = True
         return 0
 
@@ -164,6 +192,8 @@ cdef class Decoder:
             chunk = bytes(memoryview(chunk))
         self.enter()
         try:
+            if self.failed:
+                raise _errors.decoder_failed()
             p = PyBytes_AS_STRING(chunk)
             n = PyBytes_GET_SIZE(chunk)
             if self.head_len >= 0:
@@ -184,6 +214,12 @@ cdef class Decoder:
                     self.scan(self.head, take, out)
             self.scan(p, n, out)
             return out
+        except _errors.EventTooLarge:
+            # The rest of the overlong line would be read as a line of its own (a
+            # forged "id:" field, say): the stream is over until close().
+            self.restart()
+            self.failed = True
+            raise
         finally:
             self.leave()
 
@@ -223,6 +259,7 @@ cdef class Decoder:
                 self.extend_line(p, hit - p)
                 self.interpret(self.line, self.line_len, out)
                 self.line_len = 0
+                self.release_buffers()
             else:
                 if hit - p > self.limit:
                     raise _errors.line_too_long(self.limit)
@@ -332,9 +369,6 @@ cdef class Decoder:
                 self.last_event_id,
             ))
             self.data_len = self.data_lines = 0
-            if self.data_cap > _KEEP_CAPACITY:
-                PyMem_Free(self.data)
-                self.data = NULL
-                self.data_cap = 0
+            self.release_buffers()
         self.event_type = _EMPTY  # §9.2.6: reset at every blank line, even with no event
         return 0

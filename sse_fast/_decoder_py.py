@@ -15,11 +15,14 @@ every input; ``tests/test_decoder_properties.py`` compares them.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from . import _errors
 from ._errors import DEFAULT_MAX_EVENT_SIZE, EventTooLarge
 from ._framing_py import ServerSentEvent, _decoded_event
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["Decoder", "EventTooLarge", "ServerSentEvent"]
 
@@ -41,14 +44,18 @@ class Decoder:
 
     ``max_event_size`` bounds the bytes buffered for one event: its data (one byte
     more per data line) and any single line. Past it ``feed()`` raises
-    ``EventTooLarge`` (a ``ValueError``); None removes the bound.
+    ``EventTooLarge`` (a ``ValueError``); None removes the bound. That ends the stream:
+    the pending event, the line and an uncommitted id are dropped, and ``feed()``
+    raises ``RuntimeError`` until ``close()`` starts a new one.
 
     A decoder holds the state of one stream: use it from one thread at a time.
     """
 
     __slots__ = (
+        "_busy",
         "_data",
         "_event_type",
+        "_failed",
         "_head",
         "_id_buffer",
         "_last_event_id",
@@ -59,16 +66,27 @@ class Decoder:
         "_retry",
     )
 
+    def __new__(cls, *args: object, **kwargs: object) -> Self:
+        # A decoder that no __init__ fills (a subclass may skip it) is Decoder(), as in
+        # the compiled twin, whose __cinit__ sets these.
+        decoder = object.__new__(cls)
+        decoder._last_event_id = decoder._id_buffer = ""
+        decoder._limit = DEFAULT_MAX_EVENT_SIZE
+        decoder._retry = None
+        decoder._busy = False
+        decoder._restart()
+        return decoder
+
     def __init__(
         self, last_event_id: str = "", *, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE
     ) -> None:
         self._last_event_id = self._id_buffer = _errors.seed_id(last_event_id)
         self._limit = _errors.max_event_size(max_event_size)
         self._retry: int | None = None
-        self._event_type = ""
         self._restart()
 
     def _restart(self) -> None:
+        self._failed = False  # EventTooLarge was raised: feed() refuses until close()
         self._head: bytes | None = b""  # bytes seen while the BOM is undecided; then None
         self._pending_cr = False  # the last chunk ended with CR: an LF next is its pair
         self._line: list[bytes] = []  # the incomplete last line, in pieces
@@ -78,8 +96,8 @@ class Decoder:
         self._id_buffer = self._last_event_id
 
     def __reduce__(self) -> str | tuple[object, ...]:
-        # As in the compiled twin: a parser in mid-stream is not a value to copy.
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+        # A parser in mid-stream is not a value to copy.
+        raise _errors.not_picklable(self)
 
     @property
     def last_event_id(self) -> str:
@@ -93,6 +111,28 @@ class Decoder:
         """Parse the next bytes of the stream; return the events they complete."""
         if type(chunk) is not bytes:
             chunk = bytes(memoryview(chunk))
+        self._enter()
+        try:
+            if self._failed:
+                raise _errors.decoder_failed()
+            return self._feed(chunk)
+        except EventTooLarge:
+            # The rest of the overlong line would be read as a line of its own (a
+            # forged "id:" field, say): the stream is over until close().
+            self._restart()
+            self._failed = True
+            raise
+        finally:
+            self._busy = False
+
+    def _enter(self) -> None:
+        # Code that runs during feed() (a garbage collection's finalizer or callback)
+        # could call it again on this decoder: refused, as by the compiled twin.
+        if self._busy:
+            raise _errors.decoder_busy()
+        self._busy = True
+
+    def _feed(self, chunk: bytes) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
         if self._head is not None:
             # §9.2.6 decodes with UTF-8 decode, which strips one BOM, only at the
@@ -111,7 +151,9 @@ class Decoder:
         """End of stream: the incomplete event and line are dropped (§9.2.6), so no
         event is returned. ``last_event_id`` and ``retry`` are kept; the decoder
         starts a new stream (with its own BOM) if fed again."""
+        self._enter()
         self._restart()
+        self._busy = False
         return []
 
     def _scan(self, chunk: bytes, events: list[ServerSentEvent]) -> None:

@@ -33,5 +33,7 @@ cdef class ServerSentEvent:
     cdef Frame frame
     cdef bint initialized
 
+    cdef tuple values(self)
+
 
 cdef int text_of_str(Text* t, str value, Rule rule, str field) except -1

@@ -8,7 +8,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi') \
            setup.py pyproject.toml
 
-.PHONY: install browser test lint typecheck pytest bench annotate demo wheel clean
+.PHONY: install browser test lint typecheck pytest unit screenshot bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ pytest: install browser
 	$(BIN)/pytest tests benchmarks --benchmark-disable
 
 test: lint typecheck pytest
+
+# The fast tests: no browser, no root, no servers (conftest.py marks the tests that
+# start one `server`, and those under tests/e2e `browser`).
+unit: install
+	$(BIN)/pytest tests -m "not server and not browser"
+
+# The README's screenshot: the browser test writes build/demo.png, copied on purpose.
+screenshot: install browser
+	$(BIN)/pytest tests/e2e/test_browser.py -k screenshot
+	cp build/demo.png docs/demo.png
 
 # A round of at least 0.2 ms: with the default, pytest-benchmark times a 40 ns call
 # once per round and mostly measures its own timer.

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 import anyio
 import uvicorn
 from fastapi import FastAPI, Request
+
 from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent
 
 app = FastAPI()

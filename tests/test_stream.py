@@ -443,6 +443,7 @@ class TestShutdown:
         assert not second.triggered
 
     @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+    @pytest.mark.needs_posix_signals
     async def test_server_signal_handler_is_chained_not_replaced(self) -> None:
         received: list[int] = []
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
@@ -457,6 +458,7 @@ class TestShutdown:
             signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.mark.needs_posix_signals
 def test_chained_handler_still_calls_the_servers_after_its_loop_closed() -> None:
     import asyncio
 

@@ -27,6 +27,11 @@ from typing import Any
 
 import anyio
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
 from sse_fast.adapters import asgi
 from sse_fast.adapters.starlette import (
     EventSourceResponse,
@@ -34,10 +39,6 @@ from sse_fast.adapters.starlette import (
     ServerSentEvent,
     last_event_id,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
 
 PAGE = Path(__file__).with_name("index.html")
 NEWS_EVERY = 4

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, cast
 
 from . import _errors, _pickling
 from ._errors import SEPARATORS
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 __all__ = ["ServerSentEvent", "encode", "encode_many"]
 
@@ -135,6 +132,10 @@ def _data_only(data: str) -> bytes:
         raise _errors.unencodable("data", data) from None
 
 
+_Values = tuple[str | bytes | None, str | None, str | None, int | None, str | None]
+_NO_VALUES: Final[_Values] = (None, None, None, None, None)
+
+
 class ServerSentEvent:
     """One server-sent event: an immutable value, validated when it is created.
 
@@ -150,24 +151,41 @@ class ServerSentEvent:
     surrogate or invalid UTF-8) naming the field.
     """
 
-    __slots__ = ("_text", "_values", "comment", "data", "event", "id", "retry")
+    __slots__ = ("_text", "_values")
 
     _text: str | None  # data as text: bytes are decoded once, not at every encode()
-    # The fields as validated, which is what is framed, compared and pickled: a
-    # subclass may shadow the public names (a property), as in the compiled twin.
-    _values: tuple[str | bytes | None, str | None, str | None, int | None, str | None]
-    data: str | bytes | None
-    event: str | None
-    id: str | None
-    retry: int | None
-    comment: str | None
+    # The fields as validated, which is what is framed, compared and pickled; the public
+    # names read them, and a subclass that shadows one (a property) changes none of that.
+    _values: _Values
 
-    def __new__(cls, *args: object, **kwargs: object) -> Self:
-        # An event that no __init__ fills (a subclass may skip it) is the empty event,
-        # as in the compiled twin, whose fields start as None.
-        event = object.__new__(cls)
-        _set_fields(event, None, (None, None, None, None, None))
-        return event
+    @property
+    def data(self) -> str | bytes | None:
+        return self._values[0]
+
+    @property
+    def event(self) -> str | None:
+        return self._values[1]
+
+    @property
+    def id(self) -> str | None:
+        return self._values[2]
+
+    @property
+    def retry(self) -> int | None:
+        return self._values[3]
+
+    @property
+    def comment(self) -> str | None:
+        return self._values[4]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when a slot was never set: an event that no __init__ filled (a
+        # subclass may skip it) is the empty event, as in the compiled twin.
+        if name == "_values":
+            return _NO_VALUES
+        if name == "_text":
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(
         self,
@@ -189,7 +207,8 @@ class ServerSentEvent:
         if comment is not None:
             comment = _comment_text(comment)
         # Set only once every field is valid: a failed re-init leaves the event as it was.
-        _set_fields(self, text, (data, event, id, retry_ms, comment))
+        object.__setattr__(self, "_text", text)
+        object.__setattr__(self, "_values", (data, event, id, retry_ms, comment))
 
     def encode(self, sep: str = "\n") -> bytes:
         """The event on the wire: its field lines, then a blank line, ended by ``sep``."""
@@ -238,25 +257,6 @@ class ServerSentEvent:
             object.__setattr__(self, name, value)
 
 
-# The base class's slot descriptors: a subclass may shadow the public names.
-_SLOT_SETTERS: Final = tuple(
-    ServerSentEvent.__dict__[name].__set__
-    for name in ("_text", "_values", "data", "event", "id", "retry", "comment")
-)
-
-
-def _set_fields(
-    event: ServerSentEvent,
-    text: str | None,
-    values: tuple[str | bytes | None, str | None, str | None, int | None, str | None],
-) -> None:
-    set_text, set_values, *set_public = _SLOT_SETTERS
-    set_text(event, text)
-    set_values(event, values)
-    for setter, value in zip(set_public, values, strict=True):
-        setter(event, value)
-
-
 def _restore(
     data: str | bytes | None,
     event: str | None,
@@ -271,7 +271,8 @@ def _decoded_event(data: str, event: str, id: str) -> ServerSentEvent:
     """An event from a decoder's values, which are valid by construction (no CR, no
     lone surrogate; no LF or NUL in ``event`` or ``id``): made without validating them."""
     made = object.__new__(ServerSentEvent)
-    _set_fields(made, data, (data, event, id, None, None))
+    object.__setattr__(made, "_text", data)
+    object.__setattr__(made, "_values", (data, event, id, None, None))
     return made
 
 

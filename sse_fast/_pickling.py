@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-_BASE_SLOTS = frozenset({"_valid", "comment", "data", "event", "id", "retry"})
+_BASE_SLOTS = frozenset({"_text", "_values", "comment", "data", "event", "id", "retry"})
 
 
 def extra_state(event: object, base: type) -> dict[str, object] | None:

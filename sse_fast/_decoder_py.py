@@ -15,6 +15,7 @@ every input; ``tests/test_decoder_properties.py`` compares them.
 
 from __future__ import annotations
 
+from threading import Lock
 from typing import TYPE_CHECKING, Final
 
 from . import _errors
@@ -52,7 +53,6 @@ class Decoder:
     """
 
     __slots__ = (
-        "_busy",
         "_data",
         "_event_type",
         "_failed",
@@ -62,9 +62,12 @@ class Decoder:
         "_limit",
         "_line",
         "_line_len",
+        "_lock",
         "_pending_cr",
         "_retry",
     )
+
+    _lock: Lock  # held while feed() or close() runs
 
     def __new__(cls, *args: object, **kwargs: object) -> Self:
         # A decoder that no __init__ fills (a subclass may skip it) is Decoder(), as in
@@ -73,7 +76,7 @@ class Decoder:
         decoder._last_event_id = decoder._id_buffer = ""
         decoder._limit = DEFAULT_MAX_EVENT_SIZE
         decoder._retry = None
-        decoder._busy = False
+        decoder._lock = Lock()
         decoder._restart()
         return decoder
 
@@ -123,14 +126,13 @@ class Decoder:
             self._failed = True
             raise
         finally:
-            self._busy = False
+            self._lock.release()
 
     def _enter(self) -> None:
-        # Code that runs during feed() (a garbage collection's finalizer or callback)
-        # could call it again on this decoder: refused, as by the compiled twin.
-        if self._busy:
+        # A second thread, or code that runs during feed() on this thread (a garbage
+        # collection's finalizer or callback), is refused, as by the compiled twin.
+        if not self._lock.acquire(blocking=False):
             raise _errors.decoder_busy()
-        self._busy = True
 
     def _feed(self, chunk: bytes) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
@@ -153,7 +155,7 @@ class Decoder:
         starts a new stream (with its own BOM) if fed again."""
         self._enter()
         self._restart()
-        self._busy = False
+        self._lock.release()
         return []
 
     def _scan(self, chunk: bytes, events: list[ServerSentEvent]) -> None:

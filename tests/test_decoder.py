@@ -349,16 +349,18 @@ def test_feed_accepts_bytes_like_objects(decoding: SimpleNamespace) -> None:
 
 
 def test_feed_rejects_str(decoding: SimpleNamespace) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="a bytes-like object is required, not 'str'"):
         decoding.Decoder().feed("data: a\n\n")
 
 
 def test_state_is_read_only(decoding: SimpleNamespace) -> None:
     decoder = decoding.Decoder()
-    with pytest.raises(AttributeError):
+    # The messages are CPython's own, which differ between a property and a C field.
+    with pytest.raises(AttributeError, match="'retry'"):
         decoder.retry = 5
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="'last_event_id'"):
         decoder.last_event_id = "x"
+    assert (decoder.retry, decoder.last_event_id) == (None, "")
 
 
 def test_public_decoder_is_the_selected_twin() -> None:
@@ -367,21 +369,56 @@ def test_public_decoder_is_the_selected_twin() -> None:
 
 
 def test_decoders_in_threads_do_not_interfere(decoding: SimpleNamespace) -> None:
-    stream = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(2000))
-    results: list[list[Event]] = []
+    # Each thread decodes a stream of its own, so that any state shared between
+    # decoders would show as another thread's events.
+    def stream(thread: int) -> bytes:
+        return b"".join(b"id: %d.%d\ndata: %d\n\n" % (thread, i, thread) for i in range(2000))
 
-    def run() -> None:
+    results: dict[int, list[Event]] = {}
+
+    def run(thread: int) -> None:
+        data = stream(thread)
         decoder = decoding.Decoder()
-        results.append(events_of(decoder, [stream[i : i + 7] for i in range(0, len(stream), 7)]))
+        results[thread] = events_of(decoder, [data[i : i + 7] for i in range(0, len(data), 7)])
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert len(results) == 4
-    assert all(r == results[0] for r in results)
-    assert len(results[0]) == 2000
+    assert sorted(results) == [0, 1, 2, 3]
+    for n, events in results.items():
+        assert events == [("message", str(n), f"{n}.{i}") for i in range(2000)]
+
+
+def test_decoder_shared_by_threads_never_mixes_events(decoding: SimpleNamespace) -> None:
+    # One decoder fed whole events by four threads at once: each feed() returns its own
+    # event or is refused (RuntimeError); none is lost, split or merged.
+    decoder = decoding.Decoder()
+    returned: list[str] = []
+    refused: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def run(thread: int) -> None:
+        barrier.wait()
+        for i in range(500):
+            value = f"{thread}.{i}"
+            try:
+                events = decoder.feed(b"data: %s\n\n" % value.encode())
+            except RuntimeError as exc:
+                refused.append(str(exc))
+                continue
+            assert [event.data for event in events] == [value]
+            returned.append(value)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(returned) + len(refused) == 2000
+    assert len(set(returned)) == len(returned)
+    assert all(message.startswith("Decoder is already in use") for message in refused)
 
 
 def test_decoder_cannot_be_pickled(decoding: SimpleNamespace) -> None:

@@ -522,12 +522,12 @@ cdef class ServerSentEvent:
             return (_restore, self.values())
         return (
             _pickling.restore,
-            (type(self), ServerSentEvent, self.values(), None),
+            (type(self), ServerSentEvent, self.values()),
             _pickling.extra_state(self, ServerSentEvent),
         )
 
     def __setstate__(self, state):
-        for name, value in (state or {}).items():
+        for name, value in state.items():
             object.__setattr__(self, name, value)
 
 

@@ -248,12 +248,12 @@ class ServerSentEvent:
             return (_restore, self._values)
         return (
             _pickling.restore,
-            (type(self), ServerSentEvent, self._values, None),
+            (type(self), ServerSentEvent, self._values),
             _pickling.extra_state(self, ServerSentEvent),
         )
 
-    def __setstate__(self, state: dict[str, object] | None) -> None:
-        for name, value in (state or {}).items():
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
             object.__setattr__(self, name, value)
 
 

@@ -163,8 +163,24 @@ def tagged_class(twin: str) -> type:
     return Tagged
 
 
+def noted_class(twin: str) -> type:
+    """A subclass with a __dict__ and a one-name __slots__ string below it."""
+
+    class Noted(TAGGED[twin]):  # type: ignore[misc, valid-type]
+        pass
+
+    class NotedSlot(Noted):
+        __slots__ = "note"
+
+    Noted.__name__ = Noted.__qualname__ = f"Noted_{twin}"
+    NotedSlot.__name__ = NotedSlot.__qualname__ = f"NotedSlot_{twin}"
+    globals().update({Noted.__name__: Noted, NotedSlot.__name__: NotedSlot})
+    return NotedSlot
+
+
 TAGGED = {twin: tagged_class(twin) for twin in TWINS}
 globals().update({cls.__name__: cls for cls in TAGGED.values()})
+NOTED = {twin: noted_class(twin) for twin in TWINS}
 
 
 @pytest.mark.parametrize("duplicate", [copy.copy, copy.deepcopy, "pickle"])
@@ -219,3 +235,11 @@ def test_decoder_subclass_skipping_super_init_decodes(decoding: SimpleNamespace)
 
     (event,) = Quiet().feed(b"data: x\n\n")
     assert event.data == "x"
+
+
+def test_pickle_keeps_a_subclass_dict_and_string_slot(framing: ModuleType) -> None:
+    original = NOTED[framing.__name__.rsplit("_", 1)[1]]("x", tag="t")
+    object.__setattr__(original, "note", "n")
+    object.__setattr__(original, "extra", 1)
+    made = pickle.loads(pickle.dumps(original))
+    assert (type(made), made.tag, made.note, made.extra) == (type(original), "t", "n", 1)

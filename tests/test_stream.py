@@ -400,6 +400,7 @@ class TestShutdown:
         assert outcome is Outcome.SHUTDOWN
         assert 0.2 <= time.monotonic() - start < 0.6
 
+    @pytest.mark.no_cover  # a 1 s bound for 1000 streams: line tracing would break it
     async def test_many_streams_end_together(self) -> None:
         shutdown = Shutdown()
 

@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # The browser tests use Debian's Chromium: Playwright must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
-SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.pyi') \
-           setup.py pyproject.toml
+SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi') \
+           setup.py pyproject.toml constraints.txt
 
-.PHONY: install browser test lint typecheck pytest bench annotate demo wheel clean
+.PHONY: install browser test lint typecheck pytest unit screenshot coverage bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(BIN)/python:
 # SSE_FAST_REQUIRE_EXTENSIONS=1 makes a failed compile fail here.
 $(VENV)/.installed: $(BIN)/python $(SOURCES)
 	SSE_FAST_REQUIRE_EXTENSIONS=1 $(BIN)/python -m pip install --quiet \
-		--no-build-isolation ".[test,lint,bench,e2e]"
+		--no-build-isolation -c constraints.txt ".[test,lint,bench,e2e]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,11 +26,12 @@ install: $(VENV)/.installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/_framing_c.pyx sse_fast/_decoder.pxi
+	PATH="$(BIN):$$PATH" cython-lint --max-line-length 100 sse_fast/*.pyx sse_fast/*.pxd
 
 typecheck: install
 	$(BIN)/mypy
-	cd / && $(abspath $(BIN))/python -m mypy.stubtest sse_fast._framing_c
+	cd / && $(abspath $(BIN))/python -m mypy.stubtest sse_fast._framing_c sse_fast._decoder_c \
+		--allowlist $(abspath .ci/stubtest-allowlist.txt)
 
 # Debian's Chromium for tests/e2e, installed when missing (CI runs as root). Without it
 # the browser tests fail rather than skip.
@@ -38,10 +39,40 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
 
+# With coverage of the installed package (servers the tests start included); the floor
+# is fail_under in pyproject.toml's [tool.coverage.report].
 pytest: install browser
-	$(BIN)/pytest tests benchmarks --benchmark-disable
+	rm -rf build/coverage && mkdir -p build/coverage
+	COVERAGE_FILE=$(CURDIR)/build/coverage/.coverage \
+		$(BIN)/pytest tests benchmarks --benchmark-disable --cov --cov-report=term
 
 test: lint typecheck pytest
+
+# The fast tests: no browser, no root, no servers (conftest.py marks the tests that
+# start one `server`, and those under tests/e2e `browser`).
+unit: install
+	$(BIN)/pytest tests -m "not server and not browser"
+
+# The README's screenshot: the browser test writes build/demo.png, copied on purpose.
+screenshot: install browser
+	$(BIN)/pytest tests/e2e/test_browser.py -k screenshot
+	cp build/demo.png docs/demo.png
+
+# The compiled twins' line coverage: built in place with Cython line tracing (so the
+# work tree's sse_fast is imported, by PYTHONPATH), the twin tests run on them, and
+# Cython's coverage plugin maps the lines back to the .pyx files. The in-place build is
+# removed afterwards, so that nothing shadows the installed package.
+TWIN_TESTS := tests/test_encode.py tests/test_event.py tests/test_validation.py \
+	tests/test_properties.py tests/test_decoder.py tests/test_decoder_properties.py \
+	tests/test_decoder_resources.py tests/test_twin_parity.py tests/test_threads.py
+coverage: install
+	mkdir -p build/coverage
+	SSE_FAST_LINETRACE=1 SSE_FAST_REQUIRE_EXTENSIONS=1 $(BIN)/python setup.py --quiet \
+		build_ext --inplace --force --build-temp build/coverage/temp
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m pytest $(TWIN_TESTS) -p no:cacheprovider -q \
+		--no-header --cov --cov-config=.ci/coveragerc-cython --cov-report=term \
+		|| (rm -f sse_fast/*_c.*.so sse_fast/*_c.c; exit 1)
+	rm -f sse_fast/*_c.*.so sse_fast/*_c.c
 
 # A round of at least 0.2 ms: with the default, pytest-benchmark times a 40 ns call
 # once per round and mostly measures its own timer.

@@ -38,12 +38,14 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
-from aiohttp import web
-from aiohttp.abc import AbstractStreamWriter
-from aiohttp.http_writer import HttpVersion11, StreamWriter
-
+from sse_fast._extras import install_hint
 from sse_fast._framing import ServerSentEvent, encode
 from sse_fast.stream import EventStream, Outcome, SendTimeoutError, Shutdown, current_shutdown
+
+with install_hint("aiohttp", "sse_fast.adapters.aiohttp"):
+    from aiohttp import web
+    from aiohttp.abc import AbstractStreamWriter
+    from aiohttp.http_writer import HttpVersion11, StreamWriter
 
 __all__ = [
     "EventSourceResponse",

@@ -40,13 +40,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import EndpointContext, ResponseValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sse_fast.adapters import starlette as starlette_adapter
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 import sse_fast
+from sse_fast.adapters import starlette as starlette_adapter
 
 __all__ = [
     "EventSourceResponse",

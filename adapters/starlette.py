@@ -22,14 +22,16 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Itera
 from datetime import timedelta
 from typing import Any
 
-from sse_fast.adapters.asgi import last_event_id_of, sse_headers, stream_response
-from starlette.background import BackgroundTask
-from starlette.requests import HTTPConnection
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
-
 import sse_fast
+from sse_fast._extras import install_hint
+from sse_fast.adapters.asgi import last_event_id_of, sse_headers, stream_response
 from sse_fast.stream import SendTimeoutError, current_shutdown
+
+with install_hint("starlette", "sse_fast.adapters.starlette"):
+    from starlette.background import BackgroundTask
+    from starlette.requests import HTTPConnection
+    from starlette.responses import Response
+    from starlette.types import Receive, Scope, Send
 
 __all__ = [
     "DEFAULT_PING_INTERVAL",

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp_sse
 from aiohttp import web
+
 from sse_fast.adapters.aiohttp import setup, sse_response, stream
 
 TOKEN = '{"token":"hello"}'

@@ -25,8 +25,8 @@ from typing import Any
 
 import sse_starlette
 from broadcaster import Broadcast
-from sse_fast.adapters.starlette import EventSourceResponse
 
+from sse_fast.adapters.starlette import EventSourceResponse
 from sse_fast.broadcast import Broker, Event, Subscription
 
 TOPIC = "bench:room"

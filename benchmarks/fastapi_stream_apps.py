@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi import sse as native_sse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+
 from sse_fast.adapters import fastapi as sse_fast_sse
 
 

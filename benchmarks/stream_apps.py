@@ -11,12 +11,13 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-from sse_fast.adapters.asgi import EventSourceApp, Request
-from sse_fast.adapters.starlette import EventSourceResponse
 from sse_starlette import EventSourceResponse as PeerResponse
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.routing import Route
+
+from sse_fast.adapters.asgi import EventSourceApp, Request
+from sse_fast.adapters.starlette import EventSourceResponse
 
 TOKEN = '{"token":"hello"}'
 FRAME = f"data: {TOKEN}\n\n".encode()

@@ -25,7 +25,7 @@ import pytest
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from pytest_benchmark.fixture import BenchmarkFixture
 
-compiled = importlib.import_module("sse_fast._framing_c")
+compiled = importlib.import_module("sse_fast._decoder_c")
 pure_decoder = importlib.import_module("sse_fast._decoder_py")
 pure = importlib.import_module("sse_fast._framing_py")
 

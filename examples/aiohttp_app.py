@@ -17,9 +17,9 @@ import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from sse_fast.adapters.aiohttp import setup, sse_response, stream
 
 import sse_fast
+from sse_fast.adapters.aiohttp import setup, sse_response, stream
 
 
 async def clock(request: web.Request) -> web.StreamResponse:

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 
 import anyio
 import uvicorn
-from sse_fast.adapters.asgi import EventSourceApp, Request
 
 import sse_fast
+from sse_fast.adapters.asgi import EventSourceApp, Request
 
 
 def steps(request: Request) -> AsyncIterator[sse_fast.ServerSentEvent] | None:

@@ -19,6 +19,7 @@ import anyio
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
+
 from sse_fast.adapters.fastapi import (
     EventSourceResponse,
     EventSourceRoute,

@@ -18,6 +18,7 @@ import anyio
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+
 from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent
 
 app = FastAPI()

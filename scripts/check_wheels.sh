@@ -121,7 +121,7 @@ compiled_wheel() {
     [[ -x $dir/build-venv/bin/python ]] || "$py" -m venv "$dir/build-venv"
     "$dir/build-venv/bin/python" -m pip install --quiet --disable-pip-version-check build
     rm -rf "$dir/raw"
-    SSE_FAST_REQUIRE_EXTENSIONS=1 "$dir/build-venv/bin/python" -m build --wheel \
+    SSE_FAST_REQUIRE_EXTENSIONS=1 SSE_FAST_STRIP=1 "$dir/build-venv/bin/python" -m build --wheel \
         --outdir "$dir/raw" "$dir/src" >"$dir/build.log" 2>&1 \
         || { cat "$dir/build.log"; die "Python $key: wheel build"; }
     PATH="$ROOT/$TOOLS/bin:$PATH" "$TOOLS/bin/auditwheel" repair --wheel-dir dist "$dir"/raw/*.whl \

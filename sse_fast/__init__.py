@@ -6,8 +6,9 @@ pure-Python twin otherwise; ``COMPILED`` tells which. Set ``SSE_FAST_NO_EXTENSIO
 import to force the pure twin.
 """
 
+from ._decoder import Decoder
 from ._errors import EventTooLarge
-from ._framing import COMPILED, Decoder, ServerSentEvent, encode, encode_many
+from ._framing import COMPILED, ServerSentEvent, encode, encode_many
 from ._json import encode_json, json_event
 
 __version__ = "0.1.0"

@@ -21,6 +21,13 @@ def _show(value: str | bytes) -> str:
     return repr(value)
 
 
+def _show_number(value: object) -> str:
+    # repr() of an int past sys.get_int_max_str_digits() raises its own ValueError.
+    if isinstance(value, int) and abs(value).bit_length() > 64:
+        return f"an int of {abs(value).bit_length()} bits"
+    return repr(value)
+
+
 def wrong_type(field: str, expected: str, value: object) -> TypeError:
     return TypeError(f"{field} must be {expected}, not {type(value).__name__}")
 
@@ -34,7 +41,7 @@ def id_break(value: str) -> ValueError:
 
 
 def bad_sep(sep: object) -> ValueError | TypeError:
-    if not isinstance(sep, str):
+    if not issubclass(type(sep), str):
         return wrong_type("sep", "one of '\\n', '\\r\\n', '\\r'", sep)
     return ValueError(f"sep must be one of '\\n', '\\r\\n', '\\r', got {sep!r}")
 
@@ -53,7 +60,7 @@ def unencodable(field: str, value: str) -> UnicodeEncodeError:
 def undecodable(field: str, value: bytes) -> UnicodeDecodeError:
     """The strict UTF-8 error for ``value`` (it is not valid UTF-8), naming ``field``."""
     try:
-        value.decode("utf-8")
+        bytes.decode(value, "utf-8")  # not value.decode: a subclass may override it
     except UnicodeDecodeError as exc:
         return UnicodeDecodeError(
             exc.encoding, exc.object, exc.start, exc.end, f"{exc.reason} in {field}"
@@ -70,9 +77,9 @@ def retry_to_int(retry: object) -> int:
     else:
         raise wrong_type("retry", "an int (milliseconds) or a datetime.timedelta", retry)
     if ms < 0:
-        raise ValueError(f"retry must not be negative: {retry!r}")
+        raise ValueError(f"retry must not be negative: {_show_number(retry)}")
     if ms > MAX_RETRY:
-        raise ValueError(f"retry must be at most 2**63 - 1 milliseconds: {retry!r}")
+        raise ValueError(f"retry must be at most 2**63 - 1 milliseconds: {_show_number(retry)}")
     return ms
 
 
@@ -90,8 +97,9 @@ class EventTooLarge(ValueError):
     """A decoded stream holds an event or a line longer than the decoder's ``max_event_size``.
 
     Raised by ``Decoder.feed()`` instead of buffering without bound. The pending event is
-    lost and the stream cannot be resumed from this point: drop the decoder (a client
-    would reconnect, sending the decoder's ``last_event_id``).
+    lost and the stream cannot be resumed from this point: later ``feed()`` calls raise
+    ``RuntimeError`` until ``close()`` starts a new stream (a client reconnects, sending
+    the decoder's ``last_event_id``).
     """
 
     def __init__(self, what: str, limit: int) -> None:
@@ -120,11 +128,17 @@ def max_event_size(value: object) -> int:
 
 def seed_id(value: object) -> str:
     """Validate a decoder's initial ``last_event_id`` like an encoded ``id``."""
-    if not isinstance(value, str):
+    if not issubclass(type(value), str):  # type(), not isinstance(): never trust __class__
         raise wrong_type("last_event_id", "str", value)
+    value = str.__str__(value)  # the exact str: a subclass may override "in"
     if "\n" in value or "\r" in value or "\0" in value:
         raise ValueError(f"last_event_id must not contain CR, LF or NUL: {_show(value)}")
-    return str(value)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise unencodable("last_event_id", value) from None
+    return value
 
 
 def retry_value(digits: bytes) -> int:
@@ -133,3 +147,25 @@ def retry_value(digits: bytes) -> int:
     if len(digits) > 19:
         return MAX_RETRY
     return min(int(digits or b"0"), MAX_RETRY)
+
+
+def decoder_busy() -> RuntimeError:
+    return RuntimeError(
+        "Decoder is already in use: by another thread, or re-entered from code that "
+        "runs during feed() or close()"
+    )
+
+
+def decoder_failed() -> RuntimeError:
+    return RuntimeError(
+        "Decoder stopped at EventTooLarge: the stream cannot resume mid-line; "
+        "call close() to start a new stream"
+    )
+
+
+def not_picklable(obj: object) -> TypeError:
+    return TypeError(f"cannot pickle {type(obj).__name__!r} object")
+
+
+def immutable(name: str, action: str = "set") -> AttributeError:
+    return AttributeError(f"ServerSentEvent is immutable: cannot {action} {name!r}")

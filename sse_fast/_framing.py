@@ -14,19 +14,17 @@ from typing import TYPE_CHECKING
 NO_EXTENSIONS = os.environ.get("SSE_FAST_NO_EXTENSIONS", "") not in ("", "0")
 
 if TYPE_CHECKING or NO_EXTENSIONS or sys.implementation.name != "cpython":
-    from ._decoder_py import Decoder
     from ._framing_py import ServerSentEvent, encode, encode_many
 
     COMPILED = False
 else:
     try:
-        from ._framing_c import Decoder, ServerSentEvent, encode, encode_many
+        from ._framing_c import ServerSentEvent, encode, encode_many
 
         COMPILED = True
     except ImportError:  # pragma: no cover - only where the build fell back
-        from ._decoder_py import Decoder
         from ._framing_py import ServerSentEvent, encode, encode_many
 
         COMPILED = False
 
-__all__ = ["COMPILED", "Decoder", "ServerSentEvent", "encode", "encode_many"]
+__all__ = ["COMPILED", "ServerSentEvent", "encode", "encode_many"]

@@ -7,6 +7,21 @@ size, the other writes into a single ``bytes`` of that size. ASCII ``str`` and
 point by code point and written as UTF-8 directly, so no intermediate encoded copy
 is made. Bad input is detected here and reported through ``_errors`` so that both
 twins raise the same exception with the same message.
+
+Where each step of ``_framing_py.py`` lives here (the pure twin builds text, this one
+measures then writes):
+
+    _framing_py.py                   _framing_c.pyx
+    _check_sep                       sep_length
+    _data_text                       text_of_data (bytes: is_utf8)
+    _event_text, _id_text,           text_of_str with the rule SINGLE_LINE, IDENTIFIER,
+      _comment_text                    MULTILINE (all reached through prepare)
+    _check_unicode                   scan_ucs (a lone surrogate makes it return False)
+    _errors.retry_to_int             retry_ms (exact ints; the rest goes to retry_to_int)
+    _lines                           lines_size, then write_lines
+    _frame                           frame_size, then write_frame (frame_bytes: both)
+    ServerSentEvent._text            ServerSentEvent.frame (measured once, in __init__)
+    encode_many's loop               item_frame, and ascii_data for plain ASCII str items
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
@@ -15,7 +30,7 @@ from cpython.long cimport PyLong_AsLongLong, PyLong_CheckExact
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcpy
 
-from sse_fast import _errors
+from sse_fast import _errors, _pickling
 
 cdef extern from *:
     # Defined by Cython's own prologue: 1 when built for a free-threaded CPython.
@@ -30,6 +45,9 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object)
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     object PyBytes_FromStringAndSize(const char* v, Py_ssize_t n)
+    object PyUnicode_FromObject(object)
+    bint PyObject_GC_IsTracked(object)
+    void PyObject_GC_Track(object)
 
 
 ctypedef fused ucs:
@@ -38,28 +56,15 @@ ctypedef fused ucs:
     uint32_t
 
 
-cdef enum Rule:
-    MULTILINE = 0   # data, comment: CR/LF split the value into lines
-    SINGLE_LINE = 1  # event: CR/LF rejected
-    IDENTIFIER = 2   # id: CR/LF/NUL rejected
-
-
-cdef struct Text:
-    const char* ptr      # UTF-8 bytes when kind == 0, else the str's code points
-    Py_ssize_t n         # length in bytes (kind 0) or code points
-    int kind             # 0, or 1/2/4 for a non-ASCII str of that width
-    Py_ssize_t size      # length once encoded as UTF-8
-    Py_ssize_t eol       # CR and LF characters
-    Py_ssize_t breaks    # line ends (a CRLF pair is one)
-
-
-cdef struct Frame:
-    bint has_data, has_event, has_id, has_comment, has_retry
-    Text data, event, id, comment
-    long long retry
-
-
 cdef object _SEP_LF = "\n"
+
+
+cdef inline object exact_text(object value):
+    """A str subclass's value as an exact str (what is kept and framed), else ``value``:
+    a subclass's methods take no part, and its value cannot change under the frame."""
+    if PyUnicode_Check(value) and not PyUnicode_CheckExact(value):
+        return PyUnicode_FromObject(value)
+    return value
 
 
 # ---------------------------------------------------------------- scanning
@@ -461,25 +466,23 @@ cdef class ServerSentEvent:
     surrogate or invalid UTF-8) naming the field.
     """
 
-    cdef readonly object data
-    cdef readonly object event
-    cdef readonly object id
-    cdef readonly object retry
-    cdef readonly object comment
-    # Validation measures every field; the measurements are kept, so encode() only
-    # writes. Their pointers stay valid: the event holds the objects they point into.
-    cdef Frame frame
-    cdef bint initialized
-
     def __init__(self, data=None, *, event=None, id=None, retry=None, comment=None):
         cdef Frame f
         if CYTHON_COMPILING_IN_CPYTHON_FREETHREADING and self.initialized:
             # Without a GIL another thread may be encoding this event: replacing the
             # objects its frame points into could free them under that thread.
             raise TypeError("ServerSentEvent is immutable: __init__ cannot run twice")
+        data = exact_text(data)
+        event = exact_text(event)
+        id = exact_text(id)
+        comment = exact_text(comment)
         # Measured into a local frame first: if validation fails half-way, the event
         # keeps its old frame and the objects that frame points into.
         prepare(&f, data, event, id, retry, comment)
+        if not PyObject_GC_IsTracked(self):
+            # A decoded event starts untracked (its fields are exact str); new fields
+            # may be objects that refer back to it, a cycle only the GC can free.
+            PyObject_GC_Track(self)
         self.data = data
         self.event = event
         self.id = id
@@ -495,24 +498,37 @@ cdef class ServerSentEvent:
     def __eq__(self, other):
         if not isinstance(other, ServerSentEvent):
             return NotImplemented
-        return self._fields() == (<ServerSentEvent>other)._fields()
+        return self.values() == (<ServerSentEvent>other).values()
 
     def __hash__(self):
-        return hash(self._fields())
+        return hash(self.values())
+
+    cdef tuple values(self):
+        # The fields as stored, which a subclass's properties cannot shadow.
+        return (self.data, self.event, self.id, self.retry, self.comment)
 
     def _fields(self):
-        return (self.data, self.event, self.id, self.retry, self.comment)
+        return self.values()
 
     def __repr__(self):
         shown = [] if self.data is None else [repr(self.data)]
-        for name in ("event", "id", "retry", "comment"):
-            value = getattr(self, name)
+        for name, value in zip(("event", "id", "retry", "comment"), self.values()[1:]):
             if value is not None:
                 shown.append(f"{name}={value!r}")
         return f"ServerSentEvent({', '.join(shown)})"
 
     def __reduce__(self):
-        return (_restore, self._fields())
+        if type(self) is ServerSentEvent:
+            return (_restore, self.values())
+        return (
+            _pickling.restore,
+            (type(self), ServerSentEvent, self.values()),
+            _pickling.extra_state(self, ServerSentEvent),
+        )
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 def _restore(data, event, id, retry, comment):
@@ -522,6 +538,10 @@ def _restore(data, event, id, retry, comment):
 def encode(data=None, *, event=None, id=None, retry=None, comment=None, sep="\n"):
     """Validate and frame one event; the same bytes as ``ServerSentEvent(...).encode(sep)``."""
     cdef Frame f
+    data = exact_text(data)
+    event = exact_text(event)
+    id = exact_text(id)
+    comment = exact_text(comment)
     prepare(&f, data, event, id, retry, comment)
     return frame_bytes(&f, sep)
 
@@ -576,8 +596,15 @@ def encode_many(events, sep="\n"):
             ascii_data(&t, <str>item)
             count_line_ends(&t)
             size += lines_size(&t, 6, sep_len) + sep_len
-        else:
-            size += frame_size(item_frame(&f, item, i), sep_len)
+            continue
+        if PyUnicode_Check(item):
+            # A str subclass is framed by its exact value, kept in a private list so
+            # that the second pass writes from the object the first one measured.
+            if items is events:
+                items = list(events)
+            item = exact_text(item)
+            items[i] = item
+        size += frame_size(item_frame(&f, item, i), sep_len)
     out = PyBytes_FromStringAndSize(NULL, size)
     p = PyBytes_AS_STRING(out)
     for i in range(count):
@@ -589,7 +616,3 @@ def encode_many(events, sep="\n"):
         else:
             p = write_frame(p, item_frame(&f, item, i), sep_ptr, sep_len)
     return out
-
-
-# The decoder lives in this module so that it can build ServerSentEvent objects in C.
-include "_decoder.pxi"

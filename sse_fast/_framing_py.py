@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from . import _errors
+from . import _errors, _pickling
 from ._errors import SEPARATORS
 
 __all__ = ["ServerSentEvent", "encode", "encode_many"]
@@ -26,11 +26,24 @@ __all__ = ["ServerSentEvent", "encode", "encode_many"]
 _SEPARATORS: Final = {sep: sep for sep in SEPARATORS}
 
 
+def _exact_str(value: object, field: str, expected: str = "str") -> str:
+    """``value`` as an exact ``str``, as the compiled twin reads it: type(), never
+    isinstance() (an object may fake ``__class__``), and a subclass's methods (``in``,
+    ``replace``, ``isascii``) take no part in validating or framing."""
+    if type(value) is str:
+        return value
+    if issubclass(type(value), str):
+        return str.__str__(value)
+    raise _errors.wrong_type(field, expected, value)
+
+
 def _check_sep(sep: object) -> str:
-    try:
-        return _SEPARATORS[sep]  # type: ignore[index]
-    except (KeyError, TypeError):
-        raise _errors.bad_sep(sep) from None
+    found = _SEPARATORS.get(sep) if type(sep) is str else None
+    if found is None and issubclass(type(sep), str):
+        found = _SEPARATORS.get(str.__str__(sep))
+    if found is None:
+        raise _errors.bad_sep(sep)
+    return found
 
 
 def _check_unicode(value: str, field: str) -> None:
@@ -41,21 +54,24 @@ def _check_unicode(value: str, field: str) -> None:
             raise _errors.unencodable(field, value) from None
 
 
-def _data_text(data: object) -> str:
-    if isinstance(data, str):
-        _check_unicode(data, "data")
-        return data
-    if isinstance(data, bytes):
+def _data_value(data: object) -> tuple[str | bytes, str]:
+    """``data`` as it is kept (bytes, or an exact str) and as text."""
+    if issubclass(type(data), bytes):
         try:
-            return bytes.decode(data, "utf-8")
+            return data, bytes.decode(data, "utf-8")  # type: ignore[arg-type, return-value]
         except UnicodeDecodeError:
-            raise _errors.undecodable("data", data) from None
-    raise _errors.wrong_type("data", "str or bytes", data)
+            raise _errors.undecodable("data", data) from None  # type: ignore[arg-type]
+    text = _exact_str(data, "data", "str or bytes")
+    _check_unicode(text, "data")
+    return text, text
+
+
+def _data_text(data: object) -> str:
+    return _data_value(data)[1]
 
 
 def _event_text(event: object) -> str:
-    if not isinstance(event, str):
-        raise _errors.wrong_type("event", "str", event)
+    event = _exact_str(event, "event")
     if "\n" in event or "\r" in event:
         raise _errors.line_break("event", event)
     _check_unicode(event, "event")
@@ -63,8 +79,7 @@ def _event_text(event: object) -> str:
 
 
 def _id_text(id: object) -> str:
-    if not isinstance(id, str):
-        raise _errors.wrong_type("id", "str", id)
+    id = _exact_str(id, "id")
     if "\n" in id or "\r" in id or "\0" in id:
         raise _errors.id_break(id)
     _check_unicode(id, "id")
@@ -72,8 +87,7 @@ def _id_text(id: object) -> str:
 
 
 def _comment_text(comment: object) -> str:
-    if not isinstance(comment, str):
-        raise _errors.wrong_type("comment", "str", comment)
+    comment = _exact_str(comment, "comment")
     _check_unicode(comment, "comment")
     return comment
 
@@ -118,6 +132,10 @@ def _data_only(data: str) -> bytes:
         raise _errors.unencodable("data", data) from None
 
 
+_Values = tuple[str | bytes | None, str | None, str | None, int | None, str | None]
+_NO_VALUES: Final[_Values] = (None, None, None, None, None)
+
+
 class ServerSentEvent:
     """One server-sent event: an immutable value, validated when it is created.
 
@@ -133,14 +151,41 @@ class ServerSentEvent:
     surrogate or invalid UTF-8) naming the field.
     """
 
-    __slots__ = ("_text", "comment", "data", "event", "id", "retry")
+    __slots__ = ("_text", "_values")
 
-    _text: str | None
-    data: str | bytes | None
-    event: str | None
-    id: str | None
-    retry: int | None
-    comment: str | None
+    _text: str | None  # data as text: bytes are decoded once, not at every encode()
+    # The fields as validated, which is what is framed, compared and pickled; the public
+    # names read them, and a subclass that shadows one (a property) changes none of that.
+    _values: _Values
+
+    @property
+    def data(self) -> str | bytes | None:
+        return self._values[0]
+
+    @property
+    def event(self) -> str | None:
+        return self._values[1]
+
+    @property
+    def id(self) -> str | None:
+        return self._values[2]
+
+    @property
+    def retry(self) -> int | None:
+        return self._values[3]
+
+    @property
+    def comment(self) -> str | None:
+        return self._values[4]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when a slot was never set: an event that no __init__ filled (a
+        # subclass may skip it) is the empty event, as in the compiled twin.
+        if name == "_values":
+            return _NO_VALUES
+        if name == "_text":
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(
         self,
@@ -151,58 +196,65 @@ class ServerSentEvent:
         retry: int | timedelta | None = None,
         comment: str | None = None,
     ) -> None:
-        setter = object.__setattr__
-        # _text is data as text: bytes are decoded once, here, not at every encode().
-        text = None if data is None else _data_text(data)
+        text = None
+        if data is not None:
+            data, text = _data_value(data)
         if event is not None:
-            _event_text(event)
+            event = _event_text(event)
         if id is not None:
-            _id_text(id)
+            id = _id_text(id)
         retry_ms = None if retry is None else _errors.retry_to_int(retry)
         if comment is not None:
-            _comment_text(comment)
+            comment = _comment_text(comment)
         # Set only once every field is valid: a failed re-init leaves the event as it was.
-        setter(self, "_text", text)
-        setter(self, "retry", retry_ms)
-        setter(self, "data", data)
-        setter(self, "event", event)
-        setter(self, "id", id)
-        setter(self, "comment", comment)
+        object.__setattr__(self, "_text", text)
+        object.__setattr__(self, "_values", (data, event, id, retry_ms, comment))
 
     def encode(self, sep: str = "\n") -> bytes:
         """The event on the wire: its field lines, then a blank line, ended by ``sep``."""
-        return self._frame(_check_sep(sep)).encode()
+        return ServerSentEvent._frame(self, _check_sep(sep)).encode()
 
     def _frame(self, sep: str) -> str:
-        return _frame(self._text, self.event, self.id, self.retry, self.comment, sep)
+        _, event, id, retry, comment = self._values
+        return _frame(self._text, event, id, retry, comment, sep)
 
     def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"ServerSentEvent is immutable: cannot set {name!r}")
+        raise _errors.immutable(name)
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"ServerSentEvent is immutable: cannot delete {name!r}")
+        raise _errors.immutable(name, "delete")
 
     def _fields(self) -> tuple[object, ...]:
-        return (self.data, self.event, self.id, self.retry, self.comment)
+        return self._values
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ServerSentEvent):
+        if not issubclass(type(other), ServerSentEvent):
             return NotImplemented
-        return self._fields() == other._fields()
+        return self._values == cast("ServerSentEvent", other)._values
 
     def __hash__(self) -> int:
-        return hash(self._fields())
+        return hash(self._values)
 
     def __repr__(self) -> str:
-        shown = [] if self.data is None else [repr(self.data)]
-        for name in ("event", "id", "retry", "comment"):
-            value = getattr(self, name)
+        data, *others = self._values
+        shown = [] if data is None else [repr(data)]
+        for name, value in zip(("event", "id", "retry", "comment"), others, strict=True):
             if value is not None:
                 shown.append(f"{name}={value!r}")
         return f"ServerSentEvent({', '.join(shown)})"
 
-    def __reduce__(self) -> tuple[Any, tuple[object, ...]]:
-        return (_restore, self._fields())
+    def __reduce__(self) -> tuple[Any, ...]:
+        if type(self) is ServerSentEvent:
+            return (_restore, self._values)
+        return (
+            _pickling.restore,
+            (type(self), ServerSentEvent, self._values),
+            _pickling.extra_state(self, ServerSentEvent),
+        )
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
 
 def _restore(
@@ -213,6 +265,15 @@ def _restore(
     comment: str | None,
 ) -> ServerSentEvent:
     return ServerSentEvent(data, event=event, id=id, retry=retry, comment=comment)
+
+
+def _decoded_event(data: str, event: str, id: str) -> ServerSentEvent:
+    """An event from a decoder's values, which are valid by construction (no CR, no
+    lone surrogate; no LF or NUL in ``event`` or ``id``): made without validating them."""
+    made = object.__new__(ServerSentEvent)
+    object.__setattr__(made, "_text", data)
+    object.__setattr__(made, "_values", (data, event, id, None, None))
+    return made
 
 
 def encode(
@@ -231,6 +292,7 @@ def encode(
         and id is None
         and retry is None
         and comment is None
+        and type(sep) is str
         and sep == "\n"
     ):
         return _data_only(data)
@@ -253,12 +315,15 @@ def encode_many(events: Iterable[ServerSentEvent | str], sep: str = "\n") -> byt
     sep = _check_sep(sep)
     items = events if type(events) is list else list(events)
     frames = []
+    # Only base-class code runs in this loop (no method a subclass could override), so
+    # nothing can change the caller's list while it is read.
     for index, item in enumerate(items):
-        if isinstance(item, str):
-            _check_unicode(item, "data")
-            frames.append(_lines("data: ", item, sep) + sep)
-        elif isinstance(item, ServerSentEvent):
-            frames.append(item._frame(sep))
+        if issubclass(type(item), str):
+            text = _exact_str(item, "data")
+            _check_unicode(text, "data")
+            frames.append(_lines("data: ", text, sep) + sep)
+        elif issubclass(type(item), ServerSentEvent):
+            frames.append(ServerSentEvent._frame(item, sep))
         else:
             raise _errors.wrong_item(index, item)
     return "".join(frames).encode()

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from ._framing import Decoder
+from ._decoder import Decoder
 from .client._event import Event
 from .client._options import received
 

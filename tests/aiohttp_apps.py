@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp_sse
 from aiohttp import web
-from sse_fast.adapters import aiohttp as adapter
 
 import sse_fast
+from sse_fast.adapters import aiohttp as adapter
 
 STATS: dict[str, Any] = {"started": 0, "finished": 0, "errors": []}
 GRACE = float(os.environ.get("SSE_TEST_GRACE", "0"))

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
-from sse_fast.adapters.asgi import EventSourceApp, Request
 
 import sse_fast
+from sse_fast.adapters.asgi import EventSourceApp, Request
 
 STATS = {"started": 0, "finished": 0}
 GRACE = float(os.environ.get("SSE_TEST_GRACE", "0"))
@@ -119,12 +119,13 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
 # ---------------------------------------------------------------- Starlette and FastAPI
 
 from fastapi import FastAPI  # noqa: E402
-from sse_fast.adapters import starlette as adapter  # noqa: E402
 from sse_starlette import EventSourceResponse as PeerResponse  # noqa: E402
 from sse_starlette import ServerSentEvent as PeerEvent  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request as StarletteRequest  # noqa: E402
 from starlette.routing import Route  # noqa: E402
+
+from sse_fast.adapters import starlette as adapter  # noqa: E402
 
 
 def mixed_content(event_type: Any) -> list[Any]:

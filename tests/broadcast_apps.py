@@ -16,13 +16,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
-from sse_fast.adapters.asgi import EventSourceApp
-from sse_fast.adapters.asgi import Request as ASGIRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from sse_fast.adapters.asgi import EventSourceApp
+from sse_fast.adapters.asgi import Request as ASGIRequest
 from sse_fast.broadcast import Broker, Subscription, last_event_id
 from sse_fast.broadcast import aiohttp as broadcast_aiohttp
 from sse_fast.broadcast import starlette as broadcast_starlette

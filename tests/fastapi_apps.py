@@ -18,9 +18,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Response
 from fastapi import sse as native_sse
 from pydantic import BaseModel, Field
-from sse_fast.adapters import fastapi as sse_fast_sse
 
 import sse_fast
+from sse_fast.adapters import fastapi as sse_fast_sse
 
 log: list[str] = []
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from sse_fast.adapters.aiohttp import EventSourceResponse, setup, sse_response, stream
 
 import sse_fast
+from sse_fast.adapters.aiohttp import EventSourceResponse, setup, sse_response, stream
 
 pytestmark = pytest.mark.anyio
 

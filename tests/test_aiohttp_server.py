@@ -135,6 +135,7 @@ def test_client_leaving_runs_the_handler_finally_within_a_second(
     wait_for(lambda: any_server.stats()["finished"] > finished, timeout=1.0)
 
 
+@pytest.mark.needs_proc
 @pytest.mark.parametrize("path", ["/frozen", "/frozen-iterable"])
 def test_frozen_client_is_cut_off_by_the_send_timeout(server: Server, path: str) -> None:
     before = server.stats()
@@ -189,6 +190,7 @@ def test_an_id_with_a_newline_is_refused_before_anything_is_sent(server: Server)
 GRACE = 1.0
 
 
+@pytest.mark.needs_posix_signals
 @pytest.mark.parametrize("twin", TWINS)
 @pytest.mark.parametrize("grace", [0.0, GRACE])
 def test_shutdown_ends_every_open_stream_with_the_farewell(twin: str, grace: float) -> None:

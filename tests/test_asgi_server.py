@@ -120,6 +120,7 @@ def test_no_task_outlives_its_connection(server: Server) -> None:
     wait_for(lambda: server.stats()["tasks"] <= baseline, timeout=2.0)
 
 
+@pytest.mark.needs_proc
 def test_frozen_client_is_cut_off_by_the_send_timeout(server: Server) -> None:
     finished = server.stats()["finished"]
     rss_before = server.rss_kib()

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from reference import reference_parse
-from twins import TWINS
+from twins import TWINS, load_twin
 
 pure = importlib.import_module("sse_fast._decoder_py")
 # In a pure wheel (SSE_FAST_EXPECT_PURE) the tests marked `compiled` are deselected.
-compiled = importlib.import_module("sse_fast._framing_c") if "c" in TWINS else pure
+compiled = importlib.import_module("sse_fast._decoder_c") if "c" in TWINS else pure
 
 SOUP = [b"\r", b"\n", b":", b" ", b"\0", b"\xef\xbb\xbf", b"\xef", b"\xff", b"\xe2\x82"]
 SOUP += [bytes([c]) for c in b"dateiry0123456789"]
@@ -116,14 +116,10 @@ sent = st.lists(
 
 @given(events=sent, sep=st.sampled_from(["\n", "\r\n", "\r"]))
 def test_decode_of_encode_is_identity(events: list[dict[str, str]], sep: str) -> None:
-    for twin in (compiled, pure):
-        frame_module = (
-            compiled if twin is compiled else importlib.import_module("sse_fast._framing_py")
-        )
-        wire = frame_module.encode_many(
-            [frame_module.ServerSentEvent(**fields) for fields in events], sep
-        )
-        decoder = twin.Decoder()
+    for name in TWINS:
+        framing = load_twin(name)
+        wire = framing.encode_many([framing.ServerSentEvent(**fields) for fields in events], sep)
+        decoder = importlib.import_module(f"sse_fast._decoder_{name}").Decoder()
         decoded = decoder.feed(wire) + decoder.close()
         last_id = ""
         expected = []
@@ -131,6 +127,6 @@ def test_decode_of_encode_is_identity(events: list[dict[str, str]], sep: str) ->
             last_id = fields.get("id", last_id)
             data = fields["data"].replace("\r\n", "\n").replace("\r", "\n")
             expected.append(
-                twin.ServerSentEvent(data, event=fields.get("event") or "message", id=last_id)
+                framing.ServerSentEvent(data, event=fields.get("event") or "message", id=last_id)
             )
         assert decoded == expected

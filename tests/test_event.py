@@ -27,7 +27,7 @@ def test_all_fields_default_to_none(framing: ModuleType) -> None:
 
 
 def test_only_data_is_positional(framing: ModuleType) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="positional argument"):
         framing.ServerSentEvent("d", "e")
 
 
@@ -42,8 +42,9 @@ def test_bytes_data_is_kept_as_bytes(framing: ModuleType) -> None:
 @pytest.mark.parametrize("name", ["data", "event", "id", "retry", "comment", "other"])
 def test_event_is_immutable(framing: ModuleType, name: str) -> None:
     event = framing.ServerSentEvent("x")
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=f"'{name}'"):
         setattr(event, name, "y")
+    assert event == framing.ServerSentEvent("x")
 
 
 def test_equal_fields_make_equal_events(framing: ModuleType) -> None:

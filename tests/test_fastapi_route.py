@@ -11,6 +11,7 @@ from fastapi import sse as native_sse
 from fastapi_apps import build
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sse_fast.adapters import fastapi as sse_fast_sse
 
 

@@ -13,6 +13,7 @@ import time
 import pytest
 from servers import RawClient, serve
 
+pytestmark = pytest.mark.needs_posix_signals
 GRACE = 1.0
 HYPERCORN_GRACEFUL_TIMEOUT = 3.0  # its default
 

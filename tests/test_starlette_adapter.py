@@ -6,16 +6,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
 from sse_fast.adapters.starlette import (
     DEFAULT_SEPARATOR,
     EventSourceResponse,
     JSONServerSentEvent,
     ServerSentEvent,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.routing import Route
-from starlette.testclient import TestClient
 
 
 def client_for(response: EventSourceResponse) -> TestClient:
@@ -95,8 +96,9 @@ def test_background_task_runs_after_the_stream() -> None:
 
 
 def test_last_event_id_is_read_as_utf8() -> None:
-    from sse_fast.adapters.starlette import last_event_id
     from starlette.requests import Request as StarletteRequest
+
+    from sse_fast.adapters.starlette import last_event_id
 
     scope = {"type": "http", "headers": [(b"last-event-id", "évènement…".encode())]}
     request = StarletteRequest(scope)

@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from twins import TWINS, load_twin
 
 
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\r\nb", "\n", "é\n", "😀\r"])
@@ -168,6 +169,13 @@ class TestEncodeManyValidation:
             framing.encode_many(["ok", "\udc00"])
 
     def test_other_twins_event_is_rejected(self, framing: ModuleType) -> None:
+        if len(TWINS) < 2:
+            pytest.skip("one twin installed")
+        other = next(load_twin(t) for t in TWINS if load_twin(t) is not framing)
+        with pytest.raises(TypeError, match=r"not ServerSentEvent \(item 1\)$"):
+            framing.encode_many(["a", other.ServerSentEvent("x")])
+
+    def test_object_with_event_attributes_is_rejected(self, framing: ModuleType) -> None:
         class Imitation:
             data = "x"
 

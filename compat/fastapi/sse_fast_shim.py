@@ -18,6 +18,7 @@ import fastapi.responses
 import fastapi.routing
 import fastapi.sse
 import pytest
+
 from sse_fast.adapters import fastapi as adapter
 
 EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")

@@ -31,6 +31,11 @@ from typing import Any
 
 import anyio
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route
+
 from sse_fast.adapters import asgi
 from sse_fast.adapters.starlette import (
     EventSourceResponse,
@@ -38,10 +43,6 @@ from sse_fast.adapters.starlette import (
     ServerSentEvent,
     last_event_id,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Mount, Route
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # examples/, for broadcast_app
 import broadcast_app

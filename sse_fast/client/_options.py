@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from .._decoder import Decoder
 from .._errors import DEFAULT_MAX_EVENT_SIZE
-from .._framing import Decoder, ServerSentEvent
+from .._framing import ServerSentEvent
 from ._event import Event, EventStreamError, Reconnecting
 from ._libraries import Library, Opened, describe, library_of
 from ._reconnect import Backoff, Reconnection

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
-from .._framing import Decoder
+from .._decoder import Decoder
 from ._event import Event
 from ._libraries import aread_prefix, read_prefix, response_head, response_library
 from ._options import check_head, received, stream_error

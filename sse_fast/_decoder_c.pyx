@@ -1,24 +1,42 @@
-# Compiled twin of the decoder, included into _framing_c.pyx so that decoded events
-# are built in C (no call of the validating constructor). _decoder_py.py is the
-# reference: same events, same state, same exceptions.
-#
-# Lines are found with memchr over explicit lengths (NUL is an ordinary byte) and
-# interpreted in place; only a line split across chunks is copied. Data values are
-# copied raw into one buffer and decoded once, at dispatch, with "replace" (C14).
+# cython: language_level=3
+"""Compiled twin of the decoder; ``_decoder_py.py`` is the reference: same events, same
+state, same exceptions for every input.
+
+Lines are found with ``memchr`` over explicit lengths (NUL is an ordinary byte) and
+interpreted in place; only a line split across chunks is copied. Data values are copied
+raw into one buffer and decoded once, at dispatch, with ``errors="replace"``: CR, LF,
+``:`` and SPACE never occur inside a multi-byte UTF-8 sequence and the UTF-8 decoder
+resynchronises on them, so this equals decoding the stream first (WHATWG HTML §9.2.6
+decodes, then splits). Events are built in C, without the validating constructor,
+through the event type that ``_framing_c.pxd`` exports.
+
+The steps have the pure twin's names without the leading underscore: ``feed``,
+``restart``, ``scan``, ``extend_line``, ``interpret``, ``append_data``, ``set_retry``,
+``dispatch``; ``decoded_event`` is ``_framing_py._decoded_event``.
+"""
 
 cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp, memcpy
+
+from sse_fast._framing_c cimport MULTILINE, ServerSentEvent, Text, text_of_str
+
+from sse_fast import _errors
 
 cdef extern from "Python.h":
+    bint PyBytes_Check(object)
+    bint PyUnicode_IS_ASCII(object)
+    void* PyUnicode_DATA(object)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
     void PyObject_GC_UnTrack(void* op)
 
 cdef object _MESSAGE = "message"
 cdef object _EMPTY = ""
 cdef unsigned long long _MAX_RETRY = 9223372036854775807ULL  # 2**63 - 1
-# A data buffer this large is given back after its event, not kept for the stream.
+# A line or data buffer this large is given back once emptied, not kept for the stream.
 cdef Py_ssize_t _KEEP_CAPACITY = 1 << 20
 
 
@@ -84,7 +102,9 @@ cdef class Decoder:
 
     ``max_event_size`` bounds the bytes buffered for one event: its data (one byte
     more per data line) and any single line. Past it ``feed()`` raises
-    ``EventTooLarge`` (a ``ValueError``); None removes the bound.
+    ``EventTooLarge`` (a ``ValueError``); None removes the bound. That ends the stream:
+    the pending event, the line and an uncommitted id are dropped, and ``feed()``
+    raises ``RuntimeError`` until ``close()`` starts a new one.
 
     A decoder holds the state of one stream: use it from one thread at a time.
     """
@@ -103,13 +123,25 @@ cdef class Decoder:
     cdef int head_len    # -1 once the stream start is past
     cdef bint pending_cr  # the last chunk ended with CR: an LF next is its pair
     cdef bint busy
+    cdef bint failed     # EventTooLarge was raised: feed() refuses until close()
+
+    def __cinit__(self):
+        # A decoder that no __init__ fills (Decoder.__new__, a subclass skipping it) is
+        # Decoder(), as in the pure twin.
+        self.last_event_id = self.id_buffer = _EMPTY
+        self.limit = _errors.DEFAULT_MAX_EVENT_SIZE
+        self.retry = None
+        self.restart()
 
     def __init__(self, last_event_id="", *, max_event_size=_errors.DEFAULT_MAX_EVENT_SIZE):
         self.last_event_id = self.id_buffer = _errors.seed_id(last_event_id)
         self.limit = _errors.max_event_size(max_event_size)
         self.retry = None
-        self.event_type = _EMPTY
         self.restart()
+
+    def __reduce__(self):
+        # A parser in mid-stream is not a value to copy.
+        raise _errors.not_picklable(self)
 
     def __dealloc__(self):
         PyMem_Free(self.line)
@@ -118,18 +150,32 @@ cdef class Decoder:
     cdef void restart(self) noexcept:
         self.head_len = 0
         self.pending_cr = False
+        self.failed = False
         self.line_len = 0
         self.data_len = self.data_lines = 0
         self.event_type = _EMPTY
         self.id_buffer = self.last_event_id
+        self.release_buffers()
+
+    cdef void release_buffers(self) noexcept:
+        """Give back a buffer that one long line or event grew, once it is empty."""
+        if self.line_len == 0 and self.line_cap > _KEEP_CAPACITY:
+            PyMem_Free(self.line)
+            self.line = NULL
+            self.line_cap = 0
+        if self.data_len == 0 and self.data_cap > _KEEP_CAPACITY:
+            PyMem_Free(self.data)
+            self.data = NULL
+            self.data_cap = 0
 
     cdef int enter(self) except -1:
         # Free-threaded builds: feed() from two threads at once must not share the
         # buffers. The flag is tested and set atomically; the second caller raises.
-        # (With the GIL, feed() runs no Python code that could let another thread in.)
+        # With the GIL, only code that runs during feed() (a garbage collection's
+        # finalizer or callback) can call it again; that is refused the same way.
         with cython.critical_section(self):
             if self.busy:
-                raise RuntimeError("Decoder is already in use by another thread")
+                raise _errors.decoder_busy()
             self.busy = True
         return 0
 
@@ -146,6 +192,8 @@ cdef class Decoder:
             chunk = bytes(memoryview(chunk))
         self.enter()
         try:
+            if self.failed:
+                raise _errors.decoder_failed()
             p = PyBytes_AS_STRING(chunk)
             n = PyBytes_GET_SIZE(chunk)
             if self.head_len >= 0:
@@ -166,6 +214,12 @@ cdef class Decoder:
                     self.scan(self.head, take, out)
             self.scan(p, n, out)
             return out
+        except _errors.EventTooLarge:
+            # The rest of the overlong line would be read as a line of its own (a
+            # forged "id:" field, say): the stream is over until close().
+            self.restart()
+            self.failed = True
+            raise
         finally:
             self.leave()
 
@@ -205,13 +259,15 @@ cdef class Decoder:
                 self.extend_line(p, hit - p)
                 self.interpret(self.line, self.line_len, out)
                 self.line_len = 0
+                self.release_buffers()
             else:
                 if hit - p > self.limit:
                     raise _errors.line_too_long(self.limit)
                 self.interpret(p, hit - p, out)
             p = hit + 1
             if hit == cr:
-                # A final CR ends its line now (never wait for the next chunk): C2.
+                # A CR that ends the chunk ends its line now: waiting for the next chunk
+                # to see whether an LF follows would delay the event (§9.2.6 line ends).
                 if p == end:
                     self.pending_cr = True
                 elif p[0] == 10:
@@ -264,7 +320,8 @@ cdef class Decoder:
         elif name_len == 5 and memcmp(p, b"event", 5) == 0:
             self.event_type = decoded(value, value_len)
         elif name_len == 2 and memcmp(p, b"id", 2) == 0:
-            if memchr(value, 0, value_len) == NULL:  # an id with NUL is ignored (R11)
+            # §9.2.6: an id value holding NUL is ignored, and the buffer keeps its value.
+            if memchr(value, 0, value_len) == NULL:
                 self.id_buffer = decoded(value, value_len)
         elif name_len == 5 and memcmp(p, b"retry", 5) == 0:
             self.set_retry(value, value_len)
@@ -282,7 +339,8 @@ cdef class Decoder:
         return 0
 
     cdef int set_retry(self, const char* p, Py_ssize_t n) except -1:
-        """ASCII digits only (C12), capped at 2**63 - 1; takes effect now (C8)."""
+        """§9.2.6: a value of ASCII digits only sets the reconnection time at once (no
+        blank line needed); anything else is ignored. Capped at 2**63 - 1."""
         cdef unsigned long long v = 0
         cdef Py_ssize_t i
         cdef int digit
@@ -301,7 +359,7 @@ cdef class Decoder:
         return 0
 
     cdef int dispatch(self, list out) except -1:
-        # The id is committed first, even if nothing fires (D1, C7).
+        # §9.2.6, dispatch: the last event ID is committed first, even when nothing fires.
         self.last_event_id = self.id_buffer
         if self.data_len:
             out.append(decoded_event(
@@ -311,9 +369,6 @@ cdef class Decoder:
                 self.last_event_id,
             ))
             self.data_len = self.data_lines = 0
-            if self.data_cap > _KEEP_CAPACITY:
-                PyMem_Free(self.data)
-                self.data = NULL
-                self.data_cap = 0
-        self.event_type = _EMPTY  # reset at every blank line (C9)
+            self.release_buffers()
+        self.event_type = _EMPTY  # §9.2.6: reset at every blank line, even with no event
         return 0

@@ -6,6 +6,7 @@ pure-Python twin otherwise; ``COMPILED`` tells which. Set ``SSE_FAST_NO_EXTENSIO
 import to force the pure twin.
 """
 
+from ._engine.queue import EventQueue
 from ._errors import EventTooLarge
 from ._framing import COMPILED, Decoder, ServerSentEvent, encode, encode_many
 from ._json import encode_json, json_event
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COMPILED",
     "Decoder",
+    "EventQueue",
     "EventTooLarge",
     "ServerSentEvent",
     "__version__",

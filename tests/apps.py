@@ -93,7 +93,7 @@ def tasks() -> int:
 FAREWELL = sse_fast.ServerSentEvent("server going away", event="bye")
 
 ROUTES: dict[str, EventSourceApp] = {
-    "/events": EventSourceApp(counting),
+    "/events": EventSourceApp(counting, drain_on_signals=True),  # also serves the lifespan
     "/ping": EventSourceApp(idle, ping=0.2),
     "/ping-idle": EventSourceApp(counting, ping=0.3, ping_idle_only=True),
     "/frozen": EventSourceApp(flood, ping=0, send_timeout=0.5),

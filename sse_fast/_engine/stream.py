@@ -12,70 +12,32 @@ period. See :mod:`.runners` for the per-backend parts.
 from __future__ import annotations
 
 import contextlib
-import enum
-import errno
 import logging
-import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any
 
 import anyio
 
-from .._framing import ServerSentEvent
-from .batch import MAX_AGE, Batch
+from .batch import Batch
 from .clock import Clock, Due
 from .options import StreamOptions
+from .outcome import Outcome, SendTimeoutError
+from .pump import Pump, check_source
 from .queue import EventQueue
 from .runners import Runner, runner_for
 from .shutdown import Shutdown, current_shutdown
 from .threads import ThreadedSource
+from .writer import Send, Writer
 
 __all__ = ["EventStream", "Outcome", "SendTimeoutError", "check_source"]
 
 logger = logging.getLogger("sse_fast")
 
-Send = Callable[[bytes], Awaitable[None]]
 WaitDisconnect = Callable[[], Awaitable[object]]
-# A step of the source that took this long is not part of a burst: write at once.
-SLOW_STEP = 0.00002
 _CLEANUP_TIMEOUT = 1.0
-_DISCONNECT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ENOTCONN,
-                      errno.ESHUTDOWN, errno.ETIMEDOUT}  # fmt: skip
 
 
-class SendTimeoutError(TimeoutError):
-    """A send did not complete within ``send_timeout``: the client stopped reading."""
-
-
-class Outcome(enum.Enum):
-    """How a stream ended (returned by :meth:`EventStream.run`)."""
-
-    COMPLETED = "completed"  # the source was exhausted
-    DISCONNECTED = "disconnected"  # the client left
-    SHUTDOWN = "shutdown"  # the server is going away
-
-
-def check_source(source: object) -> None:
-    """Raise ``TypeError`` unless ``source`` is something to stream events from."""
-    single = isinstance(source, str | bytes | bytearray | memoryview | dict | ServerSentEvent)
-    if single or hasattr(type(source), "__sse_frame__"):
-        raise TypeError(
-            f"expected the events as an iterable, an async iterable or an EventQueue, not "
-            f"{type(source).__name__}: wrap a single event in a list ([event])"
-        )
-    if not isinstance(source, AsyncIterable | Iterable | EventQueue):
-        raise TypeError(
-            "expected the events as an iterable, an async iterable or an EventQueue, not "
-            f"{type(source).__name__}"
-        )
-
-
-def is_disconnect(exc: OSError) -> bool:
-    """ASGI servers raise an ``OSError`` of their own (no errno) once the client left."""
-    return isinstance(exc, ConnectionError) or exc.errno is None or exc.errno in _DISCONNECT_ERRNOS
-
-
-class EventStream:
+class EventStream(Pump, Writer):
     """Streams events from ``source`` to a transport, with pings, timeouts and shutdown.
 
     ``source`` is a sync or async iterable or an :class:`~sse_fast.EventQueue` of
@@ -230,6 +192,14 @@ class EventStream:
             self.ping_due = True
             self.kick()
 
+    def _completed(self) -> bool:
+        return self.outcome is Outcome.COMPLETED
+
+    def _disconnected(self) -> None:
+        if self.outcome is None:
+            self.outcome = Outcome.DISCONNECTED
+        self.stop()
+
     def kick(self) -> None:
         """There is something to write: have it written now if nobody is writing."""
         if self.writing or self.stopping or self.runner is None:
@@ -266,43 +236,6 @@ class EventStream:
                 await self.close_source()
         await self._finish(shutting_down=self.shutdown_begun)
 
-    async def _pull(self, source: Any) -> None:
-        batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
-        assert runner is not None
-        step = source.__anext__
-        first = True
-        while not self.stopping:
-            turn = runner.turn()
-            started = perf_counter()
-            self.in_source = True
-            try:
-                item = await step()
-            except StopAsyncIteration:
-                return
-            except Exception as exc:
-                self.error = exc  # raised by run() once what came before is sent
-                return
-            finally:
-                self.in_source = False
-            now = perf_counter()
-            if not batch:
-                batch.started = now
-            batch.add(item)
-            if self.writing:  # a flusher is writing: it takes this too
-                if batch.full:
-                    await runner.wait_for_writer()
-            elif (
-                first
-                or now - started >= SLOW_STEP
-                or runner.turn() != turn
-                or batch.full
-                or now - batch.started >= MAX_AGE
-            ):
-                first = False
-                await self.flush()
-            else:
-                runner.flush_later(batch.started + MAX_AGE)
-
     async def close_source(self) -> None:
         """Close the source so its ``finally`` runs, even when we were cancelled; once."""
         aclose = getattr(self._pulled, "aclose", None)
@@ -318,66 +251,6 @@ class EventStream:
             else:  # the source's own error is the one raised; its cleanup's is logged
                 logger.error("the event source failed while closing", exc_info=exc)
 
-    async def _serve_queue(self, queue: EventQueue) -> None:
-        assert self.runner is not None
-        self._queue_limit = queue.maxsize
-        for item in queue.attach(self):
-            self.batch.add(item)
-        while not self.stopping:
-            if self.batch and not self.writing:
-                await self.flush()
-            elif queue.closed and not self.writing:
-                return
-            else:
-                self.pump_waiting = True
-                try:
-                    await self.runner.wait_pump()
-                finally:
-                    self.pump_waiting = False
-
-    # ------------------------------------------------------------ EventQueue, attached
-
-    async def push(self, item: Any) -> None:
-        runner = self.runner
-        assert runner is not None
-        batch = self.batch
-        while (batch.count >= self._queue_limit or batch.full) and not self.stopping:
-            if self.writing or runner.wrote_this_turn():
-                await runner.wait_for_writer()
-            else:
-                await self._write_through()
-        if self.stopping:
-            raise self._end_error()
-        if not batch:
-            batch.started = time.perf_counter()
-        batch.add(item)
-        if self.writing or runner.wrote_this_turn():
-            runner.flush_later(batch.started + MAX_AGE)  # leaves with the write under way
-            return
-        await self._write_through()
-
-    async def _write_through(self) -> None:
-        """Flush in the putter's task, which stop() can interrupt (a timeout, a departure)."""
-        with anyio.CancelScope() as self._putter_scope:
-            await self.flush()
-        self._putter_scope = None
-        if self.stopping and self.outcome is not Outcome.COMPLETED:
-            raise self._end_error()
-
-    def push_nowait(self, item: Any) -> None:
-        if self.batch.count >= self._queue_limit or self.batch.full:
-            import asyncio
-
-            raise asyncio.QueueFull(f"EventQueue is full ({self.batch.count} items unsent)")
-        if not self.batch:
-            self.batch.started = time.perf_counter()
-        self.batch.add(item)
-        self.kick()
-
-    def source_closed(self) -> None:
-        if self.pump_waiting and self.runner is not None:
-            self.runner.wake_pump()
-
     def take_unsent(self) -> bytes | None:
         """The framed events not yet taken by the writer (``None`` once ending).
 
@@ -386,61 +259,6 @@ class EventStream:
         if self.stopping or self.outcome is not None or self.draining:
             return None
         return self.take() if self.batch else b""
-
-    # ------------------------------------------------------------ writing
-
-    def take(self) -> bytes:
-        """The batch as bytes, after a due ping."""
-        data = self.batch.take() if self.batch else b""
-        if data:
-            self.clock.writes += 1
-            self.runner.room_made()  # type: ignore[union-attr]
-        if self.ping_due:
-            self.ping_due = False
-            if not (data and self.options.ping_idle_only):
-                data = self.options.make_ping() + data
-        return data
-
-    async def flush(self) -> None:
-        """Write the batch (and a due ping) until nothing is left; one writer at a time."""
-        if self.writing:
-            return
-        self.writing = True
-        try:
-            while not self.stopping and (self.batch or self.ping_due):
-                await self.write(self.take())
-        except Exception as exc:
-            self.fail(exc)
-        finally:
-            self.writing = False
-            if self.runner is not None:
-                self.runner.writer_done()
-
-    async def write(self, data: bytes, *, last: bool = False) -> bool:
-        """Send ``data`` (ending the body when ``last``); False if the client has gone."""
-        runner = self.runner
-        assert runner is not None
-        assert self._send is not None
-        if self.clock.send_timeout is not None:
-            runner.send_started()
-        try:
-            if last and self._end is not None:
-                self.ending = True  # the server may report the end as a disconnect
-                await self._end(data)
-                self.body_ended = True
-            elif data:
-                await self._send(data)
-        except OSError as exc:
-            if not is_disconnect(exc):
-                raise
-            if self.outcome is None:
-                self.outcome = Outcome.DISCONNECTED
-            self.stop()
-            return False
-        finally:
-            self.clock.send_started = None
-        runner.wrote()
-        return True
 
     async def _finish(self, *, shutting_down: bool) -> None:
         """The source is done (or cut off by shutdown): its last events leave now, with

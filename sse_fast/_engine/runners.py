@@ -10,6 +10,8 @@ task group; the clock is a task sleeping in a cancel scope whose deadline is mov
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import math
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     from .stream import EventStream
 
 __all__ = ["AnyioRunner", "AsyncioRunner", "Runner", "runner_for"]
+
+# anyio imports its asyncio backend on first use (~50 ms): on the first stream of a fresh
+# worker that held back an event. It is imported with the engine instead.
+with contextlib.suppress(ImportError):
+    importlib.import_module("anyio._backends._asyncio")
 
 
 class AsyncioRunner(Parts):

@@ -232,6 +232,9 @@ class EventStream(Pump, Writer):
             self._pulled = source
             try:
                 await self._pull(source)
+            except Exception as exc:  # a bad item: raised by run(), before the source's own
+                if self.error is None:
+                    self.error = exc
             finally:
                 await self.close_source()
         await self._finish(shutting_down=self.shutdown_begun)

@@ -112,11 +112,12 @@ class AsyncioRunner(Parts):
         self.tick_pending = False
         self.turns += 1
         stream = self.stream
-        if stream.batch and not stream.writing and (stream.in_source or stream.pump_waiting):
-            stream.kick()  # the source suspended, or the queue's putters did, with events made
+        if stream.batch and not stream.writing and stream.pump_waiting:
+            stream.kick()  # the queue's putters went on to other things, with events put
 
     def wrote(self) -> None:
-        self.turns_at_write = self.turn()
+        if self.stream.pump_waiting:  # an EventQueue: later puts this turn are batched
+            self.turns_at_write = self.turn()
 
     def wrote_this_turn(self) -> bool:
         return self.tick_pending and self.turns == self.turns_at_write

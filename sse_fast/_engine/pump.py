@@ -72,7 +72,7 @@ class _Step:
         while True:
             try:
                 value = yield signal
-            except BaseException as exc:  # cancellation, GeneratorExit: the step's to handle
+            except BaseException as exc:  # noqa: PERF203 (cancellation: the step's to handle)
                 try:
                     signal = step.throw(exc)
                 except StopIteration as done:

@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
-from test_stream import Transport, run
+from test_stream import Transport, no_slow_steps, run  # noqa: F401 (a fixture)
 
 import sse_fast
 from sse_fast.stream import EventStream, Outcome, Shutdown, StreamOptions
@@ -76,6 +76,7 @@ async def run_with_end(source: Any, transport: Ending, **options: Any) -> Outcom
     return await stream.run(transport.send, transport.wait_disconnect, end=transport.end)
 
 
+@pytest.mark.usefixtures("no_slow_steps")
 async def test_the_last_events_and_the_end_of_the_body_leave_in_one_write() -> None:
     transport = Ending()
 

@@ -54,7 +54,6 @@ class EventStream(Pump, Writer):
     """
 
     __slots__ = (
-        "__weakref__",
         "_end",
         "_farewell_started",
         "_on_disconnect",

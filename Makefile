@@ -8,7 +8,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.pyi') \
            setup.py pyproject.toml
 
-.PHONY: install browser test lint typecheck pytest bench annotate demo wheel clean
+.PHONY: install browser redis test lint typecheck pytest bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,13 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
 
-pytest: install browser
+# Debian's redis-server for the broker's Redis tests, installed when missing. Without it
+# they skip locally and fail under CI=true.
+redis:
+	@command -v redis-server >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends redis-server) || test "$$CI" != true
+
+pytest: install browser redis
 	$(BIN)/pytest tests benchmarks --benchmark-disable
 
 test: lint typecheck pytest

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hypothesis import settings
+from redis_server import RedisServer, redis_server
 from reference import Parsed, reference_parse
 from twins import EXPECT_PURE, TWINS, load_twin
 
@@ -19,6 +22,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "compiled: needs the compiled twin (see EXPECT_PURE)")
+    config.addinivalue_line("markers", "redis: needs redis-server (see tests/redis_server.py)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -48,3 +52,23 @@ DECODER_TWINS = {"c": "sse_fast._framing_c", "py": "sse_fast._decoder_py"}
 def decoding(request: pytest.FixtureRequest) -> ModuleType:
     """A module with ``Decoder`` and ``ServerSentEvent``: the compiled twin, then the pure."""
     return importlib.import_module(DECODER_TWINS[request.param])
+
+
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; tests keep apart by :func:`redis_prefix`."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, free to be killed and restarted."""
+    with redis_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test uses."""
+    return f"t{secrets.token_hex(4)}"

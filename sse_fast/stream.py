@@ -551,6 +551,11 @@ class EventStream:
         elif isinstance(item, list | tuple):
             for part in item:
                 self._put_other(part)
+        elif (frame := getattr(type(item), "__sse_frame__", None)) is not None:
+            framed = frame(item, self._sep)
+            self._buffer.append(framed)
+            self._buffered_bytes += len(framed)
+            self._has_bytes = True
         else:
             raise TypeError(
                 f"cannot stream {type(item).__name__}: yield ServerSentEvent, str, dict, "

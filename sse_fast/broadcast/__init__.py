@@ -1,5 +1,49 @@
-"""Fan-out across connections, workers and hosts, with Last-Event-ID replay."""
+"""Fan-out across connections, workers and hosts, with Last-Event-ID replay.
 
-from ._backend import BrokerUnavailable
+    from sse_fast.broadcast import Broker
 
-__all__ = ["BrokerUnavailable"]
+    broker = Broker()                      # MemoryBackend: one process
+    async with broker:                     # in the app's lifespan
+        event_id = await broker.publish("room:1", "hello", event="msg")
+        async with broker.subscribe("room:1", last_event_id=cursor) as sub:
+            async for item in sub:         # Event | Reset
+                ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._backend import Backend, BrokerUnavailable, Position, StoredEvent
+from ._broker import Broker
+from ._hub import Subscription
+from ._items import Event, Reset
+from ._memory import MemoryBackend
+from ._web import is_authorized, last_event_id
+
+if TYPE_CHECKING:
+    from .redis import RedisBackend
+
+__all__ = [
+    "Backend",
+    "Broker",
+    "BrokerUnavailable",
+    "Event",
+    "MemoryBackend",
+    "Position",
+    "RedisBackend",
+    "Reset",
+    "StoredEvent",
+    "Subscription",
+    "is_authorized",
+    "last_event_id",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # redis-py is an optional dependency: import it only when RedisBackend is asked for.
+    if name == "RedisBackend":
+        from .redis import RedisBackend
+
+        return RedisBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""The backends the broker's contract tests run over, as one parametrized fixture.
+
+``BACKENDS`` maps a name to a function of the test's ``request`` that returns a
+factory: ``factory(history=...)`` gives a fresh backend for one ``Broker``. Backends that
+share state across processes (Redis) give every factory call of one test the same
+store, so two brokers of one test see each other's events; the memory backend gives
+each broker its own. A backend module adds itself here with one entry.
+
+    from broker_backends import backend_factory  # noqa: F401  (the fixture)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from sse_fast.broadcast import Backend, MemoryBackend
+
+BackendFactory = Callable[..., Backend]
+
+
+def memory(request: pytest.FixtureRequest) -> BackendFactory:
+    def factory(*, history: int = 1000) -> Backend:
+        return MemoryBackend(history=history)
+
+    return factory
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], BackendFactory]] = {
+    "memory": memory,
+}
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
+    """Makes a fresh backend per call, for each backend in ``BACKENDS``."""
+    return BACKENDS[request.param](request)

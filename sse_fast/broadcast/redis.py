@@ -266,6 +266,9 @@ class RedisBackend:
         self._to_unsubscribe: set[str] = set()
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._calls = 0  # commands in flight; close() lets them end before closing the pool
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     def from_url(
@@ -366,6 +369,7 @@ class RedisBackend:
             raise BrokerUnavailable(
                 f"cannot connect to Redis at {_without_password(self.url)}: {exc}"
             ) from exc
+        self._connection = connection  # closed by close() even if the reader never ran
         self._reader = asyncio.get_running_loop().create_task(
             self._supervise(connection), name=f"sse_fast redis reader {self.prefix}"
         )
@@ -389,6 +393,10 @@ class RedisBackend:
         self._subscribed.clear()
         self._to_subscribe.clear()
         self._to_unsubscribe.clear()
+        # A command cancelled while it connected puts its connection back into the pool
+        # when it unwinds: closing the pool before that would leak the connection.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), self.command_timeout)
         await self._release_clients()
         with self._sync_lock:
             sync_client, self._sync_client = self._sync_client, None
@@ -415,6 +423,18 @@ class RedisBackend:
 
     async def _call(self, name: str, keys: Sequence[str], args: Iterable[Any]) -> Any:
         client = self._require_started()
+        self._calls += 1
+        self._idle.clear()
+        try:
+            return await self._call_with_retry(client, name, keys, args)
+        finally:
+            self._calls -= 1
+            if not self._calls:
+                self._idle.set()
+
+    async def _call_with_retry(
+        self, client: redis.asyncio.Redis, name: str, keys: Sequence[str], args: Iterable[Any]
+    ) -> Any:
         script = self._scripts[name]
         arguments = list(args)
         try:
@@ -423,6 +443,8 @@ class RedisBackend:
             pass  # a pooled connection that died with a restarted Redis fails once (§3.6)
         except RedisTimeoutError as exc:
             raise self._timed_out(name) from exc
+        if self._client is not client:
+            raise BrokerUnavailable("the RedisBackend was closed during the call")
         try:
             return await script(keys=keys, args=arguments, client=client)
         except (RedisConnectionError, RedisTimeoutError) as exc:

@@ -6,7 +6,7 @@ share state across processes (Redis) give every factory call of one test the sam
 store, so two brokers of one test see each other's events; the memory backend gives
 each broker its own. A backend module adds itself here with one entry.
 
-    from broker_backends import backend_factory  # noqa: F401  (the fixture)
+The ``backend_factory`` fixture (in conftest.py) runs a test once per entry.
 """
 
 from __future__ import annotations
@@ -43,9 +43,3 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], BackendFactory]] = {
     "memory": memory,
     "redis": redis,
 }
-
-
-@pytest.fixture(params=list(BACKENDS))
-def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
-    """Makes a fresh backend per call, for each backend in ``BACKENDS``."""
-    return BACKENDS[request.param](request)

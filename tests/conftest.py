@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from broker_backends import BACKENDS, BackendFactory
 from hypothesis import settings
 from redis_server import RedisServer, redis_server
 from reference import Parsed, reference_parse
@@ -72,3 +73,9 @@ def fresh_redis(tmp_path: Path) -> Iterator[RedisServer]:
 def redis_prefix() -> str:
     """A key prefix no other test uses."""
     return f"t{secrets.token_hex(4)}"
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend_factory(request: pytest.FixtureRequest) -> BackendFactory:
+    """Makes a fresh broker backend per call, once for each backend in broker_backends.py."""
+    return BACKENDS[request.param](request)

@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 import pytest
-from broker_backends import BackendFactory, backend_factory  # noqa: F401
+from broker_backends import BackendFactory
 
 from sse_fast.broadcast import Broker, Event, Reset, Subscription
 from sse_fast.broadcast._backend import parse_id
@@ -35,8 +35,9 @@ def anyio_backend() -> str:
 async def started(
     backend_factory: BackendFactory, *, history: int = 1000, **options: Any
 ) -> AsyncIterator[Broker]:
+    backend = backend_factory(history=history)
     with anyio.fail_after(TIMEOUT):
-        async with Broker(backend_factory(history=history), history=history, **options) as broker:
+        async with Broker(backend, history=history, **options) as broker:
             yield broker
 
 
@@ -102,28 +103,32 @@ async def test_a_new_subscriber_gets_only_what_is_published_after_it(
 
 
 async def test_every_subscriber_gets_every_event_in_order(backend_factory: BackendFactory) -> None:
-    async with started(backend_factory) as broker:
-        async with broker.subscribe("t") as first, broker.subscribe("t") as second:
-            streams = [open_iterator(first), open_iterator(second)]
-            ids = [await broker.publish("t", str(n)) for n in range(50)]
-            for stream in streams:
-                assert [item.id for item in await take(stream, 50)] == ids
+    async with (
+        started(backend_factory) as broker,
+        broker.subscribe("t") as first,
+        broker.subscribe("t") as second,
+    ):
+        streams = [open_iterator(first), open_iterator(second)]
+        ids = [await broker.publish("t", str(n)) for n in range(50)]
+        for stream in streams:
+            assert [item.id for item in await take(stream, 50)] == ids
 
 
 async def test_one_event_is_framed_once_for_all_subscribers(
     backend_factory: BackendFactory,
 ) -> None:
-    async with started(backend_factory) as broker:
-        async with broker.subscribe("t") as first, broker.subscribe("t") as second:
-            a, b = open_iterator(first), open_iterator(second)
-            await broker.publish("t", "line one\nline two", event="x")
-            [event_a], [event_b] = await take(a, 1), await take(b, 1)
-            assert event_a is event_b
-            frame = event_a.__sse_frame__("\n")
-            assert frame is event_b.__sse_frame__("\n")
-            assert frame == (
-                f"id: {event_a.id}\nevent: x\ndata: line one\ndata: line two\n\n".encode()
-            )
+    async with (
+        started(backend_factory) as broker,
+        broker.subscribe("t") as first,
+        broker.subscribe("t") as second,
+    ):
+        a, b = open_iterator(first), open_iterator(second)
+        await broker.publish("t", "line one\nline two", event="x")
+        [event_a], [event_b] = await take(a, 1), await take(b, 1)
+        assert event_a is event_b
+        frame = event_a.__sse_frame__("\n")
+        assert frame is event_b.__sse_frame__("\n")
+        assert frame == (f"id: {event_a.id}\nevent: x\ndata: line one\ndata: line two\n\n".encode())
 
 
 async def test_replay_after_a_cursor_then_live(backend_factory: BackendFactory) -> None:
@@ -151,6 +156,12 @@ async def test_replay_from_backend_history_beyond_the_ring(backend_factory: Back
             del keeper
 
 
+async def publish_until(broker: Broker, topic: str, stop: asyncio.Event, ids: list[str]) -> None:
+    while not stop.is_set():
+        ids.append(await broker.publish(topic, "x"))
+        await asyncio.sleep(0)
+
+
 async def test_replay_is_exact_while_a_publisher_races_the_handshake(
     backend_factory: BackendFactory,
 ) -> None:
@@ -159,13 +170,7 @@ async def test_replay_is_exact_while_a_publisher_races_the_handshake(
             cursor = await broker.publish("race", "start")
             stop = asyncio.Event()
             published: list[str] = []
-
-            async def publisher() -> None:
-                while not stop.is_set():
-                    published.append(await broker.publish("race", "x"))
-                    await asyncio.sleep(0)
-
-            task = asyncio.ensure_future(publisher())
+            task = asyncio.ensure_future(publish_until(broker, "race", stop, published))
             await asyncio.sleep(0)
             async with broker.subscribe("race", last_event_id=cursor) as sub:
                 items = open_iterator(sub)
@@ -260,29 +265,35 @@ async def test_a_cursor_never_reads_another_topic(backend_factory: BackendFactor
 
 
 async def test_a_lagging_subscriber_is_disconnected(backend_factory: BackendFactory) -> None:
-    async with started(backend_factory, history=10) as broker:
-        async with broker.subscribe("t") as slow, broker.subscribe("t") as fast:
-            slow_items, fast_items = open_iterator(slow), open_iterator(fast)
-            await broker.publish("t", "first")
-            assert len(await take(slow_items, 1)) == 1
-            for n in range(25):
-                await broker.publish("t", str(n))
-                await take(fast_items, 1)
-            with anyio.fail_after(5), pytest.raises(StopAsyncIteration):
-                await anext(slow_items)
-            assert slow.lagged and not fast.lagged
+    async with (
+        started(backend_factory, history=10) as broker,
+        broker.subscribe("t") as slow,
+        broker.subscribe("t") as fast,
+    ):
+        slow_items, fast_items = open_iterator(slow), open_iterator(fast)
+        await broker.publish("t", "first")
+        assert len(await take(slow_items, 1)) == 1
+        for n in range(25):
+            await broker.publish("t", str(n))
+            await take(fast_items, 1)
+        with anyio.fail_after(5), pytest.raises(StopAsyncIteration):
+            await anext(slow_items)
+        assert slow.lagged
+        assert not fast.lagged
 
 
 async def test_a_lagging_subscriber_is_reset_to_the_head(backend_factory: BackendFactory) -> None:
-    async with started(backend_factory, history=10, on_lag="reset") as broker:
-        async with broker.subscribe("t") as slow:
-            items = open_iterator(slow)
-            await broker.publish("t", "first")
-            await take(items, 1)
-            ids = [await broker.publish("t", str(n)) for n in range(25)]
-            assert await take(items, 1) == [Reset(ids[-1], "lagged")]
-            live = await broker.publish("t", "live")
-            assert [item.id for item in await take(items, 1)] == [live]
+    async with (
+        started(backend_factory, history=10, on_lag="reset") as broker,
+        broker.subscribe("t") as slow,
+    ):
+        items = open_iterator(slow)
+        await broker.publish("t", "first")
+        await take(items, 1)
+        ids = [await broker.publish("t", str(n)) for n in range(25)]
+        assert await take(items, 1) == [Reset(ids[-1], "lagged")]
+        live = await broker.publish("t", "live")
+        assert [item.id for item in await take(items, 1)] == [live]
 
 
 async def test_stalled_subscribers_cost_no_memory_per_event(
@@ -301,7 +312,7 @@ async def test_stalled_subscribers_cost_no_memory_per_event(
         try:
             before = tracemalloc.get_traced_memory()[0]
             for n in range(5000):
-                await broker.publish("t", "payload %d" % n)
+                await broker.publish("t", f"payload {n}")
             gc.collect()
             grown = tracemalloc.get_traced_memory()[0] - before
         finally:
@@ -384,10 +395,13 @@ async def test_a_subscription_is_a_source_for_the_engine(backend_factory: Backen
         third = await broker.publish("t", "three")
         assert await running is Outcome.DISCONNECTED
         body = b"".join(sent)
-        assert body == (
-            f'id: {second}\r\nevent: sse_fast.reset\r\ndata: {{"reason": "invalid_id"}}\r\n\r\n'
-            f"id: {third}\r\ndata: three\r\n\r\n"
-        ).encode()
+        assert (
+            body
+            == (
+                f'id: {second}\r\nevent: sse_fast.reset\r\ndata: {{"reason": "invalid_id"}}\r\n\r\n'
+                f"id: {third}\r\ndata: three\r\n\r\n"
+            ).encode()
+        )
         assert first not in body.decode()
         assert broker.topics == 0
 
@@ -420,20 +434,19 @@ async def test_bad_publish_input_is_refused_with_the_field_named(
 
 
 async def test_publish_sync_from_another_thread(backend_factory: BackendFactory) -> None:
-    async with started(backend_factory) as broker:
-        async with broker.subscribe("t") as sub:
-            items = open_iterator(sub)
-            ids: list[str] = []
-            thread = threading.Thread(target=lambda: ids.append(broker.publish_sync("t", "sync")))
-            thread.start()
-            [event] = await take(items, 1)
-            await anyio.to_thread.run_sync(thread.join)
-            assert event == Event(ids[0], "t", None, "sync")
+    async with started(backend_factory) as broker, broker.subscribe("t") as sub:
+        items = open_iterator(sub)
+        ids: list[str] = []
+        thread = threading.Thread(target=lambda: ids.append(broker.publish_sync("t", "sync")))
+        thread.start()
+        [event] = await take(items, 1)
+        await anyio.to_thread.run_sync(thread.join)
+        assert event == Event(ids[0], "t", None, "sync")
 
 
 async def test_publish_sync_on_the_loop_is_refused() -> None:
     async with Broker() as broker:
-        with pytest.raises(RuntimeError, match="await broker.publish"):
+        with pytest.raises(RuntimeError, match=r"await broker\.publish"):
             broker.publish_sync("t", "x")
 
 
@@ -460,5 +473,3 @@ def test_bad_broker_options_are_refused(options: dict[str, Any], message: str) -
 def test_memory_options_with_another_backend_are_refused(backend_factory: BackendFactory) -> None:
     with pytest.raises(TypeError, match="history_ttl and max_topics"):
         Broker(backend_factory(), history_ttl=10)
-
-

@@ -9,6 +9,9 @@ it sets), then numbered events ``№1``, ``№2``... one per ``interval`` second
 (the server's clock) and every fourth a multi-line ``news``. A reconnecting browser
 sends ``Last-Event-ID`` and the stream resumes after it. ``POST /drop`` ends the open
 streams of a client (the page's button) so that the browser reconnects.
+``/broadcast/...`` is ``examples/broadcast_app.py`` on the memory backend: the page's
+two "windows" follow one topic (fan-out), and its answer box streams a generated answer
+that a reload resumes from the last token seen.
 ``/countdown`` is a raw ASGI app (``EventSourceApp``): a countdown that ends, then
 answers the browser's reconnection with 204, which stops it for good. ``/journal``
 shows what the server saw (the browser tests read it).
@@ -20,6 +23,7 @@ Query parameters of ``/`` are passed on to both streams: ``retry`` (milliseconds
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,7 +41,10 @@ from sse_fast.adapters.starlette import (
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # examples/, for broadcast_app
+import broadcast_app
 
 PAGE = Path(__file__).with_name("index.html")
 NEWS_EVERY = 4
@@ -179,7 +186,9 @@ app = Starlette(
         Route("/drop", drop, methods=["POST"]),
         Route("/journal", journal),
         Route("/countdown", asgi.EventSourceApp(countdown)),
-    ]
+        Mount("/broadcast", routes=broadcast_app.routes),
+    ],
+    lifespan=broadcast_app.lifespan,
 )
 
 

@@ -1,18 +1,19 @@
 """Fan-out across connections, workers and hosts, with Last-Event-ID replay.
 
-    from sse_fast.broadcast import Broker
+from sse_fast.broadcast import Broker
 
-    broker = Broker()                      # MemoryBackend: one process
-    async with broker:                     # in the app's lifespan
-        event_id = await broker.publish("room:1", "hello", event="msg")
-        async with broker.subscribe("room:1", last_event_id=cursor) as sub:
-            async for item in sub:         # Event | Reset
-                ...
+broker = Broker()                      # MemoryBackend: one process
+async with broker:                     # in the app's lifespan
+    event_id = await broker.publish("room:1", "hello", event="msg")
+    async with broker.subscribe("room:1", last_event_id=cursor) as sub:
+        async for item in sub:         # Event | Reset
+            ...
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any
 
 from ._backend import Backend, BrokerUnavailable, Position, StoredEvent
 from ._broker import Broker
@@ -21,9 +22,6 @@ from ._items import Event, Reset
 from ._memory import MemoryBackend
 from ._web import is_authorized, last_event_id
 
-if TYPE_CHECKING:
-    from .redis import RedisBackend
-
 __all__ = [
     "Backend",
     "Broker",
@@ -31,7 +29,6 @@ __all__ = [
     "Event",
     "MemoryBackend",
     "Position",
-    "RedisBackend",
     "Reset",
     "StoredEvent",
     "Subscription",
@@ -41,9 +38,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # redis-py is an optional dependency: import it only when RedisBackend is asked for.
+    # redis-py is an optional dependency: RedisBackend is imported when first asked for.
     if name == "RedisBackend":
-        from .redis import RedisBackend
-
-        return RedisBackend
+        return importlib.import_module(".redis", __name__).RedisBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,7 +37,7 @@ ResetReason = Literal["trimmed", "epoch", "invalid_id", "too_far", "lagged"]
 
 MAX_TOPIC_LENGTH = 200
 MAX_ID_LENGTH = 64
-_TOPIC = re.compile(r"[A-Za-z0-9._:/-]{1,%d}" % MAX_TOPIC_LENGTH)
+_TOPIC = re.compile(rf"[A-Za-z0-9._:/-]{{1,{MAX_TOPIC_LENGTH}}}")
 _ID = re.compile(r"([0-9a-f]{8})\.([0-9]{1,19})")
 
 

@@ -153,7 +153,9 @@ class Broker:
 
     def _check_started(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
-            raise RuntimeError("the Broker is not started: use `async with broker:` (in the lifespan)")
+            raise RuntimeError(
+                "the Broker is not started: use `async with broker:` (in the lifespan)"
+            )
         return self._loop
 
     def _payload(self, topic: str, data: object, event: object) -> bytes:
@@ -198,5 +200,3 @@ def _check_event_name(name: str, value: object) -> None:
         raise TypeError(f"{name} must be str, not {type(value).__name__}")
     if not value or any(char in value for char in _FORBIDDEN_IN_NAMES):
         raise ValueError(f"{name} must be non-empty, without CR, LF or NUL: {value!r}")
-
-

@@ -57,6 +57,7 @@ class TopicRing:
         "pending",
         "reset",
         "reset_seq",
+        "stale",
         "topic",
         "users",
         "watched",
@@ -74,6 +75,8 @@ class TopicRing:
         self.reset_seq = 0
         # Live events that arrived ahead of a gap being filled, by seq (bounded by the hub).
         self.pending: dict[int, tuple[str | None, bytes]] = {}
+        # The live feed was interrupted: the ring must be read up to the head.
+        self.stale = False
         self.users = 0
         self.closed = False
         self.watched: asyncio.Task[None] | None = None
@@ -166,13 +169,15 @@ class Hub:
             return
         ring.pending[seq] = (event, data)
         if ring.filling is None:
-            ring.filling = self.spawn(self._fill(ring, to_head=False))
+            ring.filling = self.spawn(self._fill(ring))
 
     def resync(self) -> None:
         """The live feed was interrupted: read every ring's missed events from history."""
         for ring in self.rings.values():
-            if ring.epoch is not None and ring.closing is None and ring.filling is None:
-                ring.filling = self.spawn(self._fill(ring, to_head=True))
+            if ring.epoch is not None and ring.closing is None:
+                ring.stale = True
+                if ring.filling is None:
+                    ring.filling = self.spawn(self._fill(ring))
 
     def event(self, topic: str, epoch: str, seq: int, name: str | None, data: bytes) -> Event:
         return Event(format_id(epoch, seq), topic, name, data.decode("utf-8", "replace"))
@@ -183,24 +188,25 @@ class Hub:
         logger.info("topic %r restarts at %s: %s", ring.topic, reset.id, reason)
         ring.notify()
 
-    async def _fill(self, ring: TopicRing, *, to_head: bool) -> None:
+    async def _fill(self, ring: TopicRing) -> None:
         try:
-            await self._fill_gaps(ring, to_head)
+            await self._fill_gaps(ring)
         except (BrokerUnavailable, ConnectionError, OSError) as error:
-            # The backend calls resync() again once it is back.
+            # Retried on the next live event, or when the backend calls resync() again.
+            ring.stale = True
             logger.warning("cannot fill topic %r from history: %s", ring.topic, error)
         finally:
             ring.filling = None
 
-    async def _fill_gaps(self, ring: TopicRing, to_head: bool) -> None:
+    async def _fill_gaps(self, ring: TopicRing) -> None:
         topic = ring.topic
         while not ring.closed:
             self._take_pending(ring)
             generation = ring.generation
             assert ring.epoch is not None
-            if to_head:
+            if ring.stale:
+                ring.stale = False
                 head = await self.backend.head(topic)
-                to_head = False
                 if generation != ring.generation:
                     continue
                 if head.epoch != ring.epoch:
@@ -245,7 +251,12 @@ class Hub:
                 name, data = pending.pop(seq)
                 assert ring.epoch is not None
                 ring.append(
-                    Event(format_id(ring.epoch, seq), ring.topic, name, data.decode("utf-8", "replace"))
+                    Event(
+                        format_id(ring.epoch, seq),
+                        ring.topic,
+                        name,
+                        data.decode("utf-8", "replace"),
+                    )
                 )
                 appended = True
             else:
@@ -324,7 +335,9 @@ class Subscription:
 
     def __init__(self, hub: Hub, topic: str, last_event_id: str | None) -> None:
         if last_event_id is not None and not isinstance(last_event_id, str):
-            raise TypeError(f"last_event_id must be str or None, not {type(last_event_id).__name__}")
+            raise TypeError(
+                f"last_event_id must be str or None, not {type(last_event_id).__name__}"
+            )
         self._hub = hub
         self.topic = check_topic(topic)
         self.last_event_id = last_event_id or None
@@ -375,7 +388,7 @@ class Subscription:
         self._state = "open"
 
     async def _start_after(self, ring: TopicRing, last_event_id: str, start: int) -> None:
-        assert ring.epoch is not None and self.head is not None
+        assert ring.epoch is not None
         cursor = parse_id(last_event_id)
         if cursor is None:
             return self._start_with_reset("invalid_id")
@@ -434,7 +447,9 @@ class Subscription:
                 stored = self._replayed.popleft()
                 if stored.seq > self._cursor:
                     self._cursor = stored.seq
-                    yield hub.event(self.topic, self._replay_epoch, stored.seq, stored.event, stored.data)
+                    yield hub.event(
+                        self.topic, self._replay_epoch, stored.seq, stored.event, stored.data
+                    )
             while not ring.closed:
                 if self._generation != ring.generation:
                     self._generation = ring.generation
@@ -470,12 +485,13 @@ class Subscription:
         epoch, generation, after = ring.epoch, ring.generation, self._cursor
         assert epoch is not None
         limit = ring.first_seq - 1 - after
+        reason: ResetReason | None = None
         try:
             stored = await self._hub.backend.read(self.topic, epoch, after, limit)
         except Gap as gap:
             stored, reason = [], gap.reason
-        else:
-            reason = None if _contiguous(stored, after) else "trimmed"
+        if not _contiguous(stored, after):
+            reason = "trimmed"
         if generation != ring.generation:
             return  # the ring restarted meanwhile: its own Reset comes next
         if reason is not None:

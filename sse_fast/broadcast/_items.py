@@ -56,7 +56,9 @@ class Event:
         return hash((self.id, self.topic, self.event, self.data))
 
     def __repr__(self) -> str:
-        return f"Event(id={self.id!r}, topic={self.topic!r}, event={self.event!r}, data={self.data!r})"
+        return (
+            f"Event(id={self.id!r}, topic={self.topic!r}, event={self.event!r}, data={self.data!r})"
+        )
 
 
 class Reset:

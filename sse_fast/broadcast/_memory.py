@@ -57,7 +57,9 @@ class MemoryBackend:
             or isinstance(history_ttl, bool)
             or not history_ttl > 0
         ):
-            raise ValueError(f"history_ttl must be a number of seconds > 0 or None, got {history_ttl!r}")
+            raise ValueError(
+                f"history_ttl must be a number of seconds > 0 or None, got {history_ttl!r}"
+            )
         self.history = history
         self.history_ttl = history_ttl
         self.max_topics = max_topics

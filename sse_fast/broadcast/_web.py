@@ -27,7 +27,7 @@ def last_event_id(request: Any) -> str | None:
     """
     scope = request if isinstance(request, Mapping) else getattr(request, "scope", None)
     if isinstance(scope, Mapping) and "headers" in scope:
-        header = last_event_id_of(scope)
+        header = last_event_id_of(dict(scope))
         if header:
             return header
         query = scope.get("query_string", b"")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+
 from sse_fast.adapters.aiohttp import stream
 
 from ._backend import BrokerUnavailable, check_topic

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sse_fast.adapters.starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, Response
+
+from sse_fast.adapters.starlette import EventSourceResponse
 
 from ._backend import BrokerUnavailable, check_topic
 from ._broker import Broker

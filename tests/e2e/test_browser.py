@@ -19,6 +19,7 @@ import pytest
 from example_servers import REPO, run_example
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 from servers import Server
+from test_broadcast_example import ANSWER
 
 CHROMIUM = Path(os.environ.get("SSE_FAST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -179,7 +180,45 @@ def test_screenshot_of_the_demo_page(demo: Server, page: Page) -> None:
         "() => window.demo.reconnections.length && window.demo.countdown.state === 'CLOSED'",
         timeout=WAIT_MS,
     )
+    page.click("#publish")
+    page.wait_for_function("() => window.demo.broadcast.b.length", timeout=WAIT_MS)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
     assert (state(page)["lost"], state(page)["repeated"]) == (0, 0)
+
+
+def test_one_publish_reaches_both_broadcast_windows(demo: Server, page: Page) -> None:
+    page.goto(demo.url)
+    page.wait_for_function("() => window.demo.broadcast.opens >= 2", timeout=WAIT_MS)
+    page.fill("#message", "Grüße an alle ✓")
+    page.click("#publish")
+    page.wait_for_function(
+        "() => window.demo.broadcast.a.length && window.demo.broadcast.b.length", timeout=WAIT_MS
+    )
+    seen = state(page)["broadcast"]
+    assert seen["a"] == seen["b"]
+    [message] = seen["a"]
+    assert message["data"] == "Grüße an alle ✓"
+    assert re.fullmatch(r"[0-9a-f]{8}\.1", message["lastEventId"])
+    assert "Grüße an alle ✓" in (page.text_content("#window-b") or "")
+
+
+def test_a_reload_resumes_the_answer_after_the_last_token_seen(
+    page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANSWER_TOKEN_DELAY", "0.05")
+    with run_example("demo/app.py") as demo:
+        page.goto(demo.url)
+        page.click("#ask")
+        page.wait_for_function("() => window.demo.answer.tokens.length >= 5", timeout=WAIT_MS)
+        page.reload()
+        page.wait_for_function("() => window.demo.answer.done", timeout=WAIT_MS)
+        answer = state(page)["answer"]
+    resumed_after = answer["resumedAfter"]
+    assert resumed_after is not None
+    first_new = answer["tokens"][0]["lastEventId"]
+    assert int(first_new.split(".")[1]) == int(resumed_after.split(".")[1]) + 1
+    assert answer["text"] == ANSWER
+    assert page.text_content("#answer") == ANSWER
+    assert page.text_content("#answer-status") == "done"

@@ -1,0 +1,100 @@
+"""A broker behind Starlette (run by uvicorn) and behind aiohttp, for the real-server tests.
+
+    uvicorn broadcast_apps:app --port 8080
+    python broadcast_apps.py --port 8080          # the aiohttp app
+
+``GET /events/{topic}`` streams a topic (``private:*`` topics are denied: 403);
+``POST /publish/{topic}`` publishes the body and answers the event id.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from sse_fast.broadcast import Broker
+from sse_fast.broadcast import aiohttp as broadcast_aiohttp
+from sse_fast.broadcast import starlette as broadcast_starlette
+
+broker = Broker(history=50)
+
+
+def may_read(request: Any, topic: str) -> bool:
+    return not topic.startswith("private:")
+
+
+async def may_read_async(request: Any, topic: str) -> bool:
+    return may_read(request, topic)
+
+
+async def events(request: Request) -> Response:
+    hook = may_read_async if "async" in request.query_params else may_read
+    return await broadcast_starlette.subscribe_response(
+        broker, request, request.path_params["topic"], authorize=hook, ping=0
+    )
+
+
+async def publish(request: Request) -> Response:
+    event_id = await broker.publish(request.path_params["topic"], await request.body())
+    return PlainTextResponse(event_id)
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async with broker:
+        yield
+
+
+app = Starlette(
+    routes=[
+        Route("/events/{topic:path}", events),
+        Route("/publish/{topic:path}", publish, methods=["POST"]),
+    ],
+    lifespan=lifespan,
+)
+
+
+async def aiohttp_events(request: web.Request) -> web.StreamResponse:
+    hook = may_read_async if "async" in request.query else may_read
+    return await broadcast_aiohttp.subscribe_response(
+        broker, request, request.match_info["topic"], authorize=hook, ping_interval=0
+    )
+
+
+async def aiohttp_publish(request: web.Request) -> web.Response:
+    return web.Response(
+        text=await broker.publish(request.match_info["topic"], await request.read())
+    )
+
+
+async def aiohttp_broker(app: web.Application) -> AsyncIterator[None]:
+    async with broker:
+        yield
+
+
+def make_aiohttp_app() -> web.Application:
+    aiohttp_app = web.Application()
+    aiohttp_app.cleanup_ctx.append(aiohttp_broker)
+    aiohttp_app.router.add_get("/events/{topic:.*}", aiohttp_events)
+    aiohttp_app.router.add_post("/publish/{topic:.*}", aiohttp_publish)
+    return aiohttp_app
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    web.run_app(
+        make_aiohttp_app(),
+        host="127.0.0.1",
+        port=parser.parse_args().port,
+        print=None,
+        access_log=None,
+    )

@@ -570,3 +570,44 @@ async def test_bad_arguments_are_refused_before_redis_is_asked(backend: RedisBac
         await backend.publish("t", "a\nb", b"x")
     with pytest.raises(TypeError, match="data must be bytes"):
         await backend.publish("t", None, "text")  # type: ignore[arg-type]
+
+
+async def test_an_acl_user_limited_to_the_prefix_is_enough(
+    redis_session: RedisServer, redis_prefix: str, admin: redis.Redis
+) -> None:
+    """The ACL the README recommends, with the README's prefix swapped for this test's."""
+    rules = README_ACL.replace("sse:", f"{redis_prefix}:").split()
+    admin.acl_setuser(redis_prefix, reset=True)
+    admin.execute_command("ACL", "SETUSER", redis_prefix, *rules)  # type: ignore[no-untyped-call]
+    try:
+        url = redis_session.url.replace("redis://", f"redis://{redis_prefix}:change-me@")
+        publisher = await started(RedisBackend.from_url(url, prefix=redis_prefix))
+        receiver = RedisBackend.from_url(url, prefix=redis_prefix)
+        recorder = Recorder(receiver, "t")
+        await started(receiver, recorder)
+        try:
+            with anyio.fail_after(10):
+                await receiver.watch("t")
+                await publisher.publish("t", "e", b"x")
+                await recorder.wait_for(1)
+                assert await publisher.read("t", recorder.epoch, 0, 10) == [
+                    StoredEvent(1, "e", b"x")
+                ]
+                await receiver.unwatch("t")
+                outsider = await started(RedisBackend.from_url(url, prefix="other"))
+                try:
+                    with pytest.raises(redis.exceptions.NoPermissionError):
+                        await outsider.publish("t", None, b"x")
+                finally:
+                    await outsider.close()
+        finally:
+            await publisher.close()
+            await receiver.close()
+    finally:
+        admin.acl_deluser(redis_prefix)
+
+
+README_ACL = (
+    "on >change-me resetchannels ~sse:* &sse:* +evalsha +eval +script|load +hget +hset "
+    "+hincrby +hmget +xadd +xrange +expire +del +publish +subscribe +unsubscribe +ping +select"
+)

@@ -519,6 +519,30 @@ async def test_redis_dropping_a_stalled_subscriber_is_recovered_from_the_stream(
         admin.close()
 
 
+async def test_a_subscribed_connection_that_stops_answering_is_replaced(
+    fresh_redis: RedisServer, redis_prefix: str
+) -> None:
+    admin = redis.Redis.from_url(fresh_redis.url)
+    publisher = await started(RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix))
+    receiver = RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix, ping_interval=0.1)
+    receiver.reconnect_base = 0.02
+    recorder = Recorder(receiver, "t")
+    await started(receiver, recorder)
+    try:
+        with anyio.fail_after(20):
+            await receiver.watch("t")
+            admin.client_pause(800)  # Redis holds every command, the PING too, unanswered
+            while receiver.reconnects == 0:
+                await asyncio.sleep(0.02)
+            await publisher.publish("t", None, b"after")
+            await recorder.wait_for(1)
+            assert recorder.data == [b"after"]
+    finally:
+        await publisher.close()
+        await receiver.close()
+        admin.close()
+
+
 async def test_watch_raises_broker_unavailable_when_redis_does_not_answer(
     fresh_redis: RedisServer, redis_prefix: str
 ) -> None:
@@ -545,6 +569,7 @@ async def test_watch_raises_broker_unavailable_when_redis_does_not_answer(
         ({"history": 1.5}, TypeError, "history must be int"),
         ({"history_ttl": 600, "meta_ttl": 60}, ValueError, "meta_ttl must be at least"),
         ({"unwatch_linger": -1}, ValueError, "unwatch_linger must be"),
+        ({"ping_interval": 0}, ValueError, "ping_interval must be more than 0"),
     ],
 )
 def test_bad_options_are_refused_by_name(

@@ -193,6 +193,8 @@ class RedisBackend:
     command connections (the process also holds one subscribed connection);
     ``unwatch_linger`` seconds pass before a topic nobody watches is unsubscribed, so a
     client that reconnects at once does not cost a round of UNSUBSCRIBE and SUBSCRIBE.
+    The subscribed connection is PINGed when quiet for ``ping_interval`` seconds and
+    replaced when the answer does not come in as long.
     Other keyword arguments go to redis-py's connections (``ssl_ca_certs``, ``username``...).
     """
 
@@ -209,6 +211,7 @@ class RedisBackend:
         command_timeout: float = 5.0,
         reconnect_base: float = 0.1,
         reconnect_cap: float = 10.0,
+        ping_interval: float = 30.0,
         **connection_options: Any,
     ) -> None:
         if not isinstance(url, str):
@@ -235,6 +238,9 @@ class RedisBackend:
         self.command_timeout = _check_seconds("command_timeout", command_timeout)
         self.reconnect_base = _check_seconds("reconnect_base", reconnect_base)
         self.reconnect_cap = _check_seconds("reconnect_cap", reconnect_cap)
+        self.ping_interval = _check_seconds("ping_interval", ping_interval)
+        if not self.ping_interval:
+            raise ValueError(f"ping_interval must be more than 0 seconds: {ping_interval!r}")
         self.url = url
         self.prefix = prefix
         self.reconnects = 0  # times the subscribed connection was restored after a loss
@@ -282,6 +288,7 @@ class RedisBackend:
         max_connections: int = 1,
         unwatch_linger: float = 5.0,
         command_timeout: float = 5.0,
+        ping_interval: float = 30.0,
         **connection_options: Any,
     ) -> RedisBackend:
         """A backend on ``redis://[user:password@]host:port/db`` (``rediss://`` for TLS).
@@ -297,6 +304,7 @@ class RedisBackend:
             max_connections=max_connections,
             unwatch_linger=unwatch_linger,
             command_timeout=command_timeout,
+            ping_interval=ping_interval,
             **connection_options,
         )
 
@@ -686,8 +694,19 @@ class RedisBackend:
         if resync and not unconfirmed:
             self._call_resync()
         handled = 0
+        pinged = False
         while True:
-            reply = await connection.read_response(timeout=None)
+            # A connection that died without a FIN (a vanished host) would read nothing for
+            # ever: when it is quiet for ping_interval a PING must come back in as long.
+            reply = await connection.read_response(timeout=self.ping_interval)
+            if reply is None:
+                if pinged:
+                    raise RedisTimeoutError(f"no answer to PING in {self.ping_interval} s")
+                pinged = True
+                async with self._send_lock:
+                    await connection.send_command("PING", check_health=False)
+                continue
+            pinged = False
             if isinstance(reply, list) and len(reply) == 3:
                 kind, channel, body = reply
                 if kind == b"message":

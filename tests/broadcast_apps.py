@@ -3,7 +3,8 @@
     uvicorn broadcast_apps:app --port 8080
     python broadcast_apps.py --port 8080          # the aiohttp app
 
-``GET /events/{topic}`` streams a topic (``private:*`` topics are denied: 403);
+``GET /events/{topic}`` streams a topic (``private:*`` topics are denied: 403), and
+under uvicorn ``GET /asgi/{topic}`` does with a raw ``EventSourceApp``;
 ``POST /publish/{topic}`` publishes the body and answers the event id.
 """
 
@@ -15,12 +16,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
+from sse_fast.adapters.asgi import EventSourceApp
+from sse_fast.adapters.asgi import Request as ASGIRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from sse_fast.broadcast import Broker
+from sse_fast.broadcast import Broker, Subscription, last_event_id
 from sse_fast.broadcast import aiohttp as broadcast_aiohttp
 from sse_fast.broadcast import starlette as broadcast_starlette
 
@@ -42,6 +45,12 @@ async def events(request: Request) -> Response:
     )
 
 
+def asgi_events(request: ASGIRequest) -> Subscription:
+    """A raw EventSourceApp handler: a subscription is a source like any other."""
+    topic = request.scope["path_params"]["topic"]
+    return broker.subscribe(topic, last_event_id=last_event_id(request))
+
+
 async def publish(request: Request) -> Response:
     event_id = await broker.publish(request.path_params["topic"], await request.body())
     return PlainTextResponse(event_id)
@@ -56,6 +65,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 app = Starlette(
     routes=[
         Route("/events/{topic:path}", events),
+        Route("/asgi/{topic:path}", EventSourceApp(asgi_events, ping=0)),
         Route("/publish/{topic:path}", publish, methods=["POST"]),
     ],
     lifespan=lifespan,

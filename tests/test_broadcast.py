@@ -18,7 +18,7 @@ import anyio
 import pytest
 from broker_backends import BackendFactory
 
-from sse_fast.broadcast import Broker, Event, Reset, Subscription
+from sse_fast.broadcast import Broker, Event, MemoryBackend, Reset, Subscription
 from sse_fast.broadcast._backend import parse_id
 from sse_fast.stream import EventStream, Outcome, Shutdown
 
@@ -69,6 +69,12 @@ async def nothing_more(reader: Reader) -> bool:
         await anext(reader)
         return False
     return True
+
+
+async def live_follows(broker: Broker, items: Reader) -> bool:
+    """Whether the next item is the event published now (to topic "t")."""
+    live = await broker.publish("t", "live")
+    return [item.id for item in await take(items, 1)] == [live]
 
 
 def seq(item: Event | Reset | str) -> int:
@@ -194,8 +200,7 @@ async def test_a_trimmed_cursor_gets_exactly_one_reset_at_the_head(
             items = open_iterator(sub)
             assert await take(items, 1) == [Reset(ids[-1], "trimmed")]
             assert await nothing_more(items)
-            live = await broker.publish("t", "live")
-            assert [item.id for item in await take(items, 1)] == [live]
+            assert await live_follows(broker, items)
 
 
 async def test_a_cursor_further_back_than_max_replay_is_too_far(
@@ -240,8 +245,7 @@ async def test_a_malformed_or_oversized_cursor_is_reset_as_invalid(
             assert sub.replay == "reset"
             items = open_iterator(sub)
             assert await take(items, 1) == [Reset(head, "invalid_id")]
-            live = await broker.publish("t", "y")
-            assert [item.id for item in await take(items, 1)] == [live]
+            assert await live_follows(broker, items)
 
 
 async def test_a_forged_cursor_ahead_of_the_topic_is_invalid(
@@ -292,8 +296,7 @@ async def test_a_lagging_subscriber_is_reset_to_the_head(backend_factory: Backen
         await take(items, 1)
         ids = [await broker.publish("t", str(n)) for n in range(25)]
         assert await take(items, 1) == [Reset(ids[-1], "lagged")]
-        live = await broker.publish("t", "live")
-        assert [item.id for item in await take(items, 1)] == [live]
+        assert await live_follows(broker, items)
 
 
 async def test_stalled_subscribers_cost_no_memory_per_event(
@@ -473,3 +476,41 @@ def test_bad_broker_options_are_refused(options: dict[str, Any], message: str) -
 def test_memory_options_with_another_backend_are_refused(backend_factory: BackendFactory) -> None:
     with pytest.raises(TypeError, match="history_ttl and max_topics"):
         Broker(backend_factory(), history_ttl=10)
+
+
+async def test_a_broker_that_is_not_started_refuses_to_subscribe() -> None:
+    with pytest.raises(RuntimeError, match="not started"):
+        await Broker().subscribe("t").open()
+
+
+async def test_closing_the_broker_lets_open_streams_leave_before_the_backend_closes() -> None:
+    calls: list[str] = []
+
+    class RecordingBackend(MemoryBackend):
+        async def unwatch(self, topic: str) -> None:
+            calls.append("unwatch")
+            await super().unwatch(topic)
+
+        async def close(self) -> None:
+            calls.append("close")
+            await super().close()
+
+    broker = Broker(RecordingBackend())
+    with anyio.fail_after(TIMEOUT):
+        await broker.start()
+        left = asyncio.Event()
+
+        async def disconnect() -> object:
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(data: bytes) -> None:
+            pass
+
+        stream = EventStream(broker.subscribe("t"), ping=0, shutdown=Shutdown())
+        running = asyncio.ensure_future(stream.run(send, disconnect))
+        while broker.topics == 0:
+            await asyncio.sleep(0.001)
+        await broker.close()
+        assert calls == ["unwatch", "close"]
+        assert await running is Outcome.COMPLETED

@@ -44,8 +44,7 @@ async def test_a_restarted_process_resets_old_cursors() -> None:
 
 
 async def test_an_idle_topic_expires_and_comes_back_in_a_new_epoch() -> None:
-    clock = FakeClock()
-    backend = MemoryBackend(history_ttl=60, clock=clock)
+    backend = MemoryBackend(history_ttl=60, clock=(clock := FakeClock()))
     async with Broker(backend) as broker:
         old = await broker.publish("t", "x")
         clock.now += 59
@@ -60,8 +59,7 @@ async def test_an_idle_topic_expires_and_comes_back_in_a_new_epoch() -> None:
 
 async def test_a_watched_topic_does_not_expire() -> None:
     clock = FakeClock()
-    backend = MemoryBackend(history_ttl=60, clock=clock)
-    async with Broker(backend) as broker:
+    async with Broker(MemoryBackend(history_ttl=60, clock=clock)) as broker:
         old = await broker.publish("t", "x")
         async with broker.subscribe("t"):
             clock.now += 3600
@@ -80,25 +78,16 @@ async def test_the_least_recently_used_idle_topic_is_evicted_first() -> None:
         assert (await broker.head("b")).split(".")[0] != b.split(".")[0]
 
 
+@pytest.mark.parametrize(("workers", "warned"), [("4", True), ("1", False), ("", False)])
 async def test_several_workers_are_warned_about(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, workers: str, warned: bool
 ) -> None:
-    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    monkeypatch.setenv("WEB_CONCURRENCY", workers)
     with caplog.at_level(logging.WARNING, "sse_fast.broadcast"):
         async with Broker():
             pass
-    assert "WEB_CONCURRENCY=4" in caplog.text
-    assert "RedisBackend" in caplog.text
-
-
-async def test_one_worker_is_not_warned_about(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv("WEB_CONCURRENCY", "1")
-    with caplog.at_level(logging.WARNING, "sse_fast.broadcast"):
-        async with Broker():
-            pass
-    assert caplog.text == ""
+    assert (f"WEB_CONCURRENCY={workers}" in caplog.text) is warned
+    assert ("use RedisBackend" in caplog.text) is warned
 
 
 @pytest.mark.parametrize(

@@ -109,3 +109,14 @@ def test_an_invalid_topic_name_is_400(server: Server) -> None:
         body = client.read_all()
         assert client.status == 400
         assert b"topic must be" in body
+
+
+def test_a_subscription_streams_from_a_raw_asgi_handler() -> None:
+    with serve("uvicorn", "broadcast_apps:app") as server:
+        first = publish(server, "raw", b"one")
+        headers = {"Last-Event-ID": first.encode()}
+        with RawClient(server.port, "/asgi/raw", headers=headers) as client:
+            client.read_head()
+            second = publish(server, "raw", b"two")
+            body = client.read_until(b"data: two")
+    assert body == f"id: {second}\ndata: two\n\n".encode()

@@ -83,6 +83,7 @@ class Broker:
             raise RuntimeError("the Broker is already started")
         await self.backend.start(self._hub.deliver, self._hub.resync)
         self._loop = asyncio.get_running_loop()
+        self._hub.running = True
 
     async def close(self) -> None:
         """End every subscription, then stop the backend."""

@@ -32,6 +32,7 @@ __all__ = ["Hub", "LagPolicy", "Subscription", "TopicRing"]
 logger = logging.getLogger("sse_fast.broadcast")
 
 LagPolicy = Literal["disconnect", "reset"]
+_CLOSE_TURNS = 8
 Replay = Literal["none", "complete", "reset"]
 
 
@@ -141,6 +142,7 @@ class Hub:
         self.reset_event = reset_event
         self.rings: dict[str, TopicRing] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        self.running = False
 
     # -------------------------------------------------------------- backend side
 
@@ -158,6 +160,8 @@ class Hub:
             return  # a duplicate, or our own publish echoed back
         if seq == ring.next_seq and ring.filling is None:
             ring.append(self.event(topic, epoch, seq, event, data))
+            if ring.pending:  # left by a fill that failed: this may close its gap
+                self._take_pending(ring)
             ring.notify()
             return
         if len(ring.pending) >= self.max_replay:
@@ -240,8 +244,7 @@ class Hub:
                 self.restart(ring, epoch, target, "trimmed")
             ring.notify()
 
-    @staticmethod
-    def _take_pending(ring: TopicRing) -> None:
+    def _take_pending(self, ring: TopicRing) -> None:
         pending = ring.pending
         appended = False
         for seq in sorted(pending):
@@ -250,14 +253,7 @@ class Hub:
             elif seq == ring.next_seq:
                 name, data = pending.pop(seq)
                 assert ring.epoch is not None
-                ring.append(
-                    Event(
-                        format_id(ring.epoch, seq),
-                        ring.topic,
-                        name,
-                        data.decode("utf-8", "replace"),
-                    )
-                )
+                ring.append(self.event(ring.topic, ring.epoch, seq, name, data))
                 appended = True
             else:
                 break
@@ -315,11 +311,19 @@ class Hub:
 
     async def close(self) -> None:
         """End every subscription and wait for the hub's own tasks."""
+        self.running = False
         for ring in self.rings.values():
             ring.closed = True
             ring.notify()
+        # A woken stream needs a turn or two to end and let its topic go before the
+        # backend closes; a subscription nobody iterates is not waited for.
+        for _ in range(_CLOSE_TURNS):
+            if not any(ring.users for ring in self.rings.values()):
+                break
+            await asyncio.sleep(0)
         while self.tasks:
             await asyncio.wait(list(self.tasks))
+        self.rings.clear()
 
 
 class Subscription:
@@ -368,6 +372,10 @@ class Subscription:
                 raise RuntimeError("this Subscription is closed")
             return
         hub = self._hub
+        if not hub.running:
+            raise RuntimeError(
+                "the Broker is not started: use `async with broker:` (in the lifespan)"
+            )
         ring = await hub.acquire(self.topic)
         try:
             head = await hub.backend.head(self.topic)

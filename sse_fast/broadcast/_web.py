@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from sse_fast.adapters.asgi import last_event_id_of
 
-__all__ = ["Authorize", "is_authorized", "last_event_id"]
+from ._backend import BrokerUnavailable, check_topic
+from ._broker import Broker
+from ._hub import Subscription
+
+__all__ = ["Authorize", "Refusal", "is_authorized", "last_event_id", "open_subscription"]
 
 QUERY_PARAMETER = "last_event_id"
 
@@ -49,3 +53,28 @@ async def is_authorized(authorize: Authorize | None, request: Any, topic: str) -
     if not isinstance(allowed, bool):
         raise TypeError(f"authorize must return a bool, got {allowed!r}")
     return allowed
+
+
+class Refusal(NamedTuple):
+    """Why a subscribe request gets no stream: the HTTP status and a short text."""
+
+    status: int
+    text: str
+
+
+async def open_subscription(
+    broker: Broker, request: Any, topic: str, authorize: Authorize | None
+) -> Subscription | Refusal:
+    """Everything before a topic's response starts: name check, hook, cursor, handshake."""
+    try:
+        check_topic(topic)
+    except ValueError as error:
+        return Refusal(400, str(error))
+    if not await is_authorized(authorize, request, topic):
+        return Refusal(403, "forbidden")
+    subscription = broker.subscribe(topic, last_event_id=last_event_id(request))
+    try:
+        await subscription.open()
+    except BrokerUnavailable as error:
+        return Refusal(503, f"broker unavailable: {error}")
+    return subscription

@@ -1,12 +1,8 @@
 """A topic as an aiohttp handler's response.
 
-    async def events(request):
-        return await subscribe_response(broker, request, request.match_info["topic"],
-                                        authorize=may_read)
-
-``authorize(request, topic)`` (sync or async) runs before the response starts: denied
-means ``403`` and no SSE bytes. The cursor is ``Last-Event-ID``, else the
-``last_event_id`` query parameter.
+async def events(request):
+    topic = request.match_info["topic"]
+    return await subscribe_response(broker, request, topic, authorize=may_read)
 """
 
 from __future__ import annotations
@@ -17,9 +13,8 @@ from aiohttp import web
 
 from sse_fast.adapters.aiohttp import stream
 
-from ._backend import BrokerUnavailable, check_topic
 from ._broker import Broker
-from ._web import Authorize, is_authorized, last_event_id
+from ._web import Authorize, Refusal, open_subscription
 
 __all__ = ["subscribe_response"]
 
@@ -33,24 +28,15 @@ async def subscribe_response(
     headers: dict[str, str] | None = None,
     **options: Any,
 ) -> web.StreamResponse:
-    """Stream ``topic`` from the request's cursor until the client leaves, or answer an error.
+    """Stream ``topic`` from the request's cursor until the client leaves, or refuse.
 
-    ``400`` for an invalid topic name, ``403`` when ``authorize`` denies, ``503`` when
-    the backend is unreachable; all before any SSE byte. The stream's ``SSE-Replay``
-    header says ``none``, ``complete`` or ``reset``. ``options`` go to
-    :func:`sse_fast.adapters.aiohttp.stream` (``ping_interval``, ``sep``, ...).
+    As :func:`sse_fast.broadcast.starlette.subscribe_response` (cursor, ``400`` /
+    ``403`` / ``503`` before any SSE byte, ``SSE-Replay``); ``options`` go to
+    :func:`sse_fast.adapters.aiohttp.stream` (``ping_interval``, ``sep``...).
     """
-    try:
-        check_topic(topic)
-    except ValueError as error:
-        return web.Response(status=400, text=str(error))
-    if not await is_authorized(authorize, request, topic):
-        return web.Response(status=403, text="forbidden")
-    subscription = broker.subscribe(topic, last_event_id=last_event_id(request))
-    try:
-        await subscription.open()
-    except BrokerUnavailable as error:
-        return web.Response(status=503, text=f"broker unavailable: {error}")
+    subscription = await open_subscription(broker, request, topic, authorize)
+    if isinstance(subscription, Refusal):
+        return web.Response(status=subscription.status, text=subscription.text)
     try:
         return await stream(
             request,

@@ -32,6 +32,7 @@ import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -51,6 +52,7 @@ logger = logging.getLogger("sse_fast.broadcast.redis")
 
 SUBSCRIBE_BATCH = 500  # channels per SUBSCRIBE / UNSUBSCRIBE command
 YIELD_EVERY = 64  # messages the reader handles before it lets other tasks run
+PIPELINE_BATCH = 512  # publishes sent in one round trip at most
 _CONNECTION_LOST = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
 _EPOCH = re.compile(rb"[0-9a-f]{8}")
 _SEQ = re.compile(rb"[1-9][0-9]{0,18}")
@@ -273,6 +275,9 @@ class RedisBackend:
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._calls = 0  # commands in flight; close() lets them end before closing the pool
+        self._outbox: list[tuple[list[str], list[Any], asyncio.Future[Position]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -373,7 +378,8 @@ class RedisBackend:
         try:
             connection = await self._connect()
         except _CONNECTION_LOST as exc:
-            await self._release_clients()
+            client, self._client = self._client, None
+            await self._release_clients(client)
             raise BrokerUnavailable(
                 f"cannot connect to Redis at {_without_password(self.url)}: {exc}"
             ) from exc
@@ -383,17 +389,35 @@ class RedisBackend:
         )
 
     async def close(self) -> None:
-        """Stop the reader, drop every subscription and close every connection."""
+        """Stop the reader, drop every subscription and close every connection.
+
+        The work runs to its end even when the caller is cancelled (an app shutting down
+        on a deadline), since an interrupted close would leave connections open.
+        """
+        if self._closing is None or self._closing.done():
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None  # from here on no command starts
+        try:
+            await self._stop_tasks()
+            # A command cancelled while it connected puts its connection back into the
+            # pool when it unwinds: closing the pool before that would leak it.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.command_timeout)
+        finally:
+            await self._release_clients(client)
+            with self._sync_lock:
+                sync_client, self._sync_client = self._sync_client, None
+            if sync_client is not None:
+                sync_client.close()
+
+    async def _stop_tasks(self) -> None:
         reader, self._reader = self._reader, None
         for handle in self._lingering.values():
             handle.cancel()
         self._lingering.clear()
-        for task in (reader, self._flusher):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._flusher = None
         for future in self._confirmations.values():
             future.cancel()
         self._confirmations.clear()
@@ -401,30 +425,26 @@ class RedisBackend:
         self._subscribed.clear()
         self._to_subscribe.clear()
         self._to_unsubscribe.clear()
-        # A command cancelled while it connected puts its connection back into the pool
-        # when it unwinds: closing the pool before that would leak the connection.
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), self.command_timeout)
-        await self._release_clients()
-        with self._sync_lock:
-            sync_client, self._sync_client = self._sync_client, None
-        if sync_client is not None:
-            sync_client.close()
+        for task in (reader, self._flusher):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._flusher = None
 
-    async def _release_clients(self) -> None:
+    async def _release_clients(self, client: redis.asyncio.Redis | None) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.disconnect(nowait=True)
         if self._subscriber_pool is not None:
             await self._subscriber_pool.disconnect()
             self._subscriber_pool = None
-        if self._client is not None:
-            await self._client.aclose(close_connection_pool=True)
-            self._client = None
+        if client is not None:
+            await client.aclose(close_connection_pool=True)
 
     def _require_started(self) -> redis.asyncio.Redis:
         if self._client is None:
-            raise RuntimeError("the RedisBackend is not started: run the Broker first")
+            raise RuntimeError("the RedisBackend is not running: start the Broker first")
         return self._client
 
     # Commands ----------------------------------------------------------------------------
@@ -474,9 +494,77 @@ class RedisBackend:
         Raises :class:`BrokerUnavailable` when it could not be stored.
         """
         check_topic(topic)
-        return _position(
-            await self._call("publish", self._keys(topic), self._publish_args(topic, event, data))
+        self._require_started()
+        publication: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
+        self._outbox.append(
+            (self._keys(topic), self._publish_args(topic, event, data), publication)
         )
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_outbox())
+        return await publication
+
+    async def _send_outbox(self) -> None:
+        """Send the waiting publishes, all of them in one pipeline per round trip.
+
+        Publishers that await together share a round trip instead of queueing for the
+        connection one by one, so the rate grows with them on a single connection.
+        """
+        self._calls += 1
+        self._idle.clear()
+        try:
+            while self._outbox:
+                batch, self._outbox = self._outbox[:PIPELINE_BATCH], self._outbox[PIPELINE_BATCH:]
+                try:
+                    replies = await self._pipeline([(keys, args) for keys, args, _ in batch])
+                except Exception as error:
+                    replies = [error] * len(batch)
+                for (_, _, publication), reply in zip(batch, replies, strict=True):
+                    if publication.done():
+                        continue  # its publisher was cancelled; the event may be stored
+                    if isinstance(reply, Exception):
+                        publication.set_exception(reply)
+                    else:
+                        publication.set_result(_position(reply))
+        finally:
+            self._calls -= 1
+            if not self._calls:
+                self._idle.set()
+
+    async def _pipeline(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        client = self._require_started()
+        replies = await self._execute(client, calls)
+        missing = [index for index, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:
+            # Redis restarted (or SCRIPT FLUSH) since the script was loaded: the calls that
+            # failed for it did not run. Load it and send those again.
+            try:
+                await client.script_load(PUBLISH_SCRIPT)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                raise self._unavailable(exc) from exc
+            again = await self._execute(client, [calls[index] for index in missing])
+            for index, reply in zip(missing, again, strict=True):
+                replies[index] = reply
+        return replies
+
+    async def _execute(
+        self, client: redis.asyncio.Redis, calls: list[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        sha = self._scripts["publish"].sha
+        for attempt in range(2):
+            pipeline = client.pipeline(transaction=False)
+            for keys, args in calls:
+                pipeline.evalsha(sha, len(keys), *keys, *args)
+            try:
+                replies: list[Any] = await pipeline.execute(raise_on_error=False)
+            except RedisConnectionError as exc:
+                # A pooled connection that died with a restarted Redis fails once (§3.6).
+                if attempt or self._client is not client:
+                    raise self._unavailable(exc) from exc
+                continue
+            except RedisTimeoutError as exc:
+                raise self._timed_out("publish") from exc
+            return replies
+        raise AssertionError("unreachable")
 
     def publish_sync(self, topic: str, event: str | None, data: bytes) -> Position:
         """:meth:`publish` for code outside the event loop (Celery, Django, scripts).

@@ -15,10 +15,11 @@ machine's, shared by all processes).
 * ``redis-py``: the floor: a bare redis-py PUBLISH, read by a redis-py subscriber
   process (no HTTP, no SSE).
 
-"paced": 1,000 events/s for ``--seconds``; latency p50/p99 over them. "burst": as many
-events as one awaited publisher gets out (``--burst``); the rate is events over the
-time from the first publish to the client's last receipt. Each run is repeated and the
-medians are shown. Redis connections per server process are counted from /proc with
+"paced": 1,000 events/s for ``--seconds``; latency p50/p99 over them. "burst":
+``--burst`` events as fast as ``--publishers`` concurrent coroutines (each awaiting its
+publishes) get them out; the rate is events over the time from the first publish to the
+client's last receipt. Each run is repeated and the medians are shown. Redis connections
+per server process are counted from /proc with
 ``--clients`` SSE clients connected.
 """
 
@@ -80,12 +81,23 @@ def process(command: list[str], port: int | None = None, **env: str) -> Iterator
 
 
 @contextlib.contextmanager
+def quiet_process(command: list[str], port: int) -> Iterator[int]:
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, child)
+        yield child.pid
+    finally:
+        child.kill()
+        child.wait()
+
+
+@contextlib.contextmanager
 def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is needed: make redis")
     port = free_port()
-    with tempfile.TemporaryDirectory() as directory, process(
+    with tempfile.TemporaryDirectory() as directory, quiet_process(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
          "no", "--dir", directory, "--loglevel", "warning"],
         port,
@@ -201,9 +213,13 @@ async def paced(publish: Callable[[bytes], Awaitable[None]], count: int, rate: f
         await publish(b"%d" % time.monotonic_ns())
 
 
-async def burst(publish: Callable[[bytes], Awaitable[None]], count: int) -> None:
-    for _ in range(count):
-        await publish(b"%d" % time.monotonic_ns())
+async def burst(publish: Callable[[bytes], Awaitable[None]], count: int, publishers: int) -> None:
+    async def publisher(share: int) -> None:
+        for _ in range(share):
+            await publish(b"%d" % time.monotonic_ns())
+
+    shares = [count // publishers + (n < count % publishers) for n in range(publishers)]
+    await asyncio.gather(*(publisher(share) for share in shares))
 
 
 def wait_for_subscriber(url: str, channel: str) -> None:
@@ -217,7 +233,9 @@ def wait_for_subscriber(url: str, channel: str) -> None:
             time.sleep(0.01)
 
 
-def run_once(contender: str, url: str, mode: str, count: int) -> dict[str, float]:
+def run_once(
+    contender: str, url: str, mode: str, count: int, publishers: int = 1
+) -> dict[str, float]:
     """One measurement: the reader process, then the publisher here."""
 
     @contextlib.contextmanager
@@ -252,7 +270,7 @@ def run_once(contender: str, url: str, mode: str, count: int) -> dict[str, float
                 if mode == "paced":
                     await paced(publish, count, 1000.0)
                 else:
-                    await burst(publish, count)
+                    await burst(publish, count, publishers)
                 return started
 
         started = asyncio.run(publish_all())
@@ -302,6 +320,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0, help="of the paced run")
     parser.add_argument("--burst", type=int, default=10000, help="events of the burst run")
+    parser.add_argument("--publishers", type=int, default=16, help="concurrent, in the burst")
     parser.add_argument("--clients", type=int, default=100, help="for the connection count")
     parser.add_argument("--read-sse", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--read-redis", help=argparse.SUPPRESS)
@@ -321,7 +340,7 @@ def main() -> None:
         for _ in range(args.repeat):  # interleaved, so drift hits every contender alike
             for contender in CONTENDERS:
                 paced_run = run_once(contender, url, "paced", int(args.seconds * 1000))
-                burst_run = run_once(contender, url, "burst", args.burst)
+                burst_run = run_once(contender, url, "burst", args.burst, args.publishers)
                 for key, value in (
                     ("p50_us", paced_run["p50_us"]),
                     ("p99_us", paced_run["p99_us"]),
@@ -333,7 +352,7 @@ def main() -> None:
     medians = {c: {k: statistics.median(v) for k, v in r.items()} for c, r in results.items()}
     floor = medians["redis-py"]
     print(f"\nmedians of {args.repeat} runs; paced 1,000 events/s for {args.seconds} s, "
-          f"burst {args.burst} events, one awaited publisher\n")  # fmt: skip
+          f"burst {args.burst} events from {args.publishers} concurrent publishers\n")  # fmt: skip
     print("| contender | p50 | p99 | p99 / redis-py's | sustained events/s | Redis conns |")
     print("|---|---|---|---|---|---|")
     for contender in CONTENDERS:

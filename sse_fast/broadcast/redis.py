@@ -23,7 +23,7 @@ import logging
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -278,6 +278,9 @@ class RedisBackend:
         self._outbox: list[tuple[list[str], list[Any], asyncio.Future[Position]]] = []
         self._sender: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._last_reply = 0.0  # loop time of the subscribed connection's latest reply
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._chores: set[asyncio.Task[None]] = set()  # PINGs and disconnects it started
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -425,7 +428,7 @@ class RedisBackend:
         self._subscribed.clear()
         self._to_subscribe.clear()
         self._to_unsubscribe.clear()
-        for task in (reader, self._flusher):
+        for task in (reader, self._flusher, *self._chores):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -781,20 +784,56 @@ class RedisBackend:
             await self._send(connection, "SUBSCRIBE", topics[start : start + SUBSCRIBE_BATCH])
         if resync and not unconfirmed:
             self._call_resync()
+        loop = asyncio.get_running_loop()
+        self._last_reply = loop.time()
+        self._watchdog = loop.call_later(self.ping_interval, self._check_quiet, connection, None)
+        try:
+            await self._read_replies(connection, unconfirmed if resync else None)
+        finally:
+            self._watchdog.cancel()
+
+    def _check_quiet(self, connection: redis.asyncio.Connection, pinged: float | None) -> None:
+        """PING a connection quiet for ``ping_interval``; drop it if that gets no answer.
+
+        A connection that died without a FIN (a vanished host) would otherwise read
+        nothing for ever. A timer, not a timeout per read: a read costs no timer.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if pinged is not None and self._last_reply < pinged:
+            logger.warning(
+                "Redis at %s: no answer to PING in %.1f s; reconnecting",
+                _without_password(self.url), self.ping_interval,
+            )  # fmt: skip
+            self._spawn(connection.disconnect(nowait=True))
+            return
+        quiet = now - self._last_reply
+        if quiet < self.ping_interval:
+            self._watchdog = loop.call_later(
+                self.ping_interval - quiet, self._check_quiet, connection, None
+            )
+            return
+        self._spawn(self._ping(connection))
+        self._watchdog = loop.call_later(self.ping_interval, self._check_quiet, connection, now)
+
+    async def _ping(self, connection: redis.asyncio.Connection) -> None:
+        with contextlib.suppress(*_CONNECTION_LOST):  # the reader sees a loss too
+            async with self._send_lock:
+                await connection.send_command("PING", check_health=False)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    async def _read_replies(
+        self, connection: redis.asyncio.Connection, unconfirmed: set[str] | None
+    ) -> None:
+        loop = asyncio.get_running_loop()
         handled = 0
-        pinged = False
         while True:
-            # A connection that died without a FIN (a vanished host) would read nothing for
-            # ever: when it is quiet for ping_interval a PING must come back in as long.
-            reply = await connection.read_response(timeout=self.ping_interval)
-            if reply is None:
-                if pinged:
-                    raise RedisTimeoutError(f"no answer to PING in {self.ping_interval} s")
-                pinged = True
-                async with self._send_lock:
-                    await connection.send_command("PING", check_health=False)
-                continue
-            pinged = False
+            reply = await connection.read_response(timeout=None)
+            self._last_reply = loop.time()
             if isinstance(reply, list) and len(reply) == 3:
                 kind, channel, body = reply
                 if kind == b"message":
@@ -803,7 +842,7 @@ class RedisBackend:
                     topic = self._topic_of(channel)
                     if topic is not None:
                         self._on_subscribed(topic)
-                        if resync and unconfirmed:
+                        if unconfirmed:
                             unconfirmed.discard(topic)
                             if not unconfirmed:
                                 # Every channel is live again: what was published while it

@@ -16,7 +16,7 @@ import anyio
 import pytest
 import redis
 from redis_server import RedisServer
-from servers import free_port
+from servers import TESTS, free_port
 
 from sse_fast.broadcast._backend import BrokerUnavailable, Gap, Position, StoredEvent
 from sse_fast.broadcast.redis import RedisBackend, parse_message, reconnect_delay
@@ -637,6 +637,13 @@ async def test_an_acl_user_limited_to_the_prefix_is_enough(
 
 
 README_ACL = (
-    "on >change-me resetchannels ~sse:* &sse:* +evalsha +eval +script|load +hget +hset "
-    "+hincrby +hmget +xadd +xrange +expire +del +publish +subscribe +unsubscribe +ping +select"
+    "on >change-me resetchannels ~sse:* &sse:* +evalsha +script|load +hget +hset +hincrby "
+    "+hmget +xadd +xrange +expire +del +publish +subscribe +unsubscribe +ping +select"
 )
+
+
+def test_the_readme_recommends_the_tested_acl() -> None:
+    readme = TESTS.parent / "README.md"
+    if not readme.exists():
+        pytest.skip("the README is not beside the tests (an installed wheel's test run)")
+    assert f"ACL SETUSER sse_app {README_ACL}\n" in readme.read_text()

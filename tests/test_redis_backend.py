@@ -7,6 +7,7 @@ order, fills a hole with ``read()`` and reads again on ``resync()``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -107,6 +108,24 @@ def admin(redis_session: RedisServer) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_session.url)
     yield client
     client.close()
+
+
+@contextlib.asynccontextmanager
+async def publisher_and_receiver(
+    url: str, prefix: str, **receiver_options: Any
+) -> AsyncIterator[tuple[RedisBackend, RedisBackend, Recorder]]:
+    """Two backends of one Redis: one publishes, one records topic ``t`` as a hub would."""
+    history = receiver_options.get("history", 1000)
+    publisher = await started(RedisBackend.from_url(url, prefix=prefix, history=history))
+    receiver = RedisBackend.from_url(url, prefix=prefix, **receiver_options)
+    receiver.reconnect_base = 0.02
+    recorder = Recorder(receiver, "t")
+    await started(receiver, recorder)
+    try:
+        yield publisher, receiver, recorder
+    finally:
+        await receiver.close()
+        await publisher.close()
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 10) -> None:
@@ -433,12 +452,9 @@ async def test_publish_raises_broker_unavailable_while_redis_is_down_and_works_a
 async def test_a_restarted_redis_gives_a_new_epoch_and_delivery_resumes(
     fresh_redis: RedisServer, redis_prefix: str
 ) -> None:
-    publisher = await started(RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix))
-    receiver = RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix)
-    receiver.reconnect_base = 0.02
-    recorder = Recorder(receiver, "t")
-    await started(receiver, recorder)
-    try:
+    async with publisher_and_receiver(fresh_redis.url, redis_prefix) as (
+        publisher, receiver, recorder,
+    ):  # fmt: skip
         with anyio.fail_after(20):
             await receiver.watch("t")
             old = await publisher.publish("t", None, b"old")
@@ -457,9 +473,6 @@ async def test_a_restarted_redis_gives_a_new_epoch_and_delivery_resumes(
             await recorder.wait_for(1)
             assert recorder.data == [b"new"]
             assert receiver.reconnects == 1
-    finally:
-        await publisher.close()
-        await receiver.close()
 
 
 async def test_a_killed_subscribed_connection_twice_loses_nothing(
@@ -494,14 +507,11 @@ async def test_redis_dropping_a_stalled_subscriber_is_recovered_from_the_stream(
     fresh_redis: RedisServer, redis_prefix: str
 ) -> None:
     count = 8000
-    admin = redis.Redis.from_url(fresh_redis.url)
-    admin.config_set("client-output-buffer-limit", "pubsub 1mb 256kb 5")
-    publisher = RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix, history=count)
-    receiver = RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix, history=count)
-    receiver.reconnect_base = 0.02
-    recorder = Recorder(receiver, "t")
-    await started(receiver, recorder)
-    try:
+    with redis.Redis.from_url(fresh_redis.url) as admin:
+        admin.config_set("client-output-buffer-limit", "pubsub 1mb 256kb 5")
+    async with publisher_and_receiver(fresh_redis.url, redis_prefix, history=count) as (
+        publisher, receiver, recorder,
+    ):  # fmt: skip
         with anyio.fail_after(60):
             await receiver.watch("t")
             payload = b"x" * 1024
@@ -517,34 +527,23 @@ async def test_redis_dropping_a_stalled_subscriber_is_recovered_from_the_stream(
             await recorder.wait_for(count, timeout=30)
             assert recorder.seqs == list(range(1, count + 1))
             assert receiver.reconnects >= 1  # Redis cut the subscriber off: nothing else does
-    finally:
-        await receiver.close()
-        await publisher.close()
-        admin.close()
 
 
 async def test_a_subscribed_connection_that_stops_answering_is_replaced(
     fresh_redis: RedisServer, redis_prefix: str
 ) -> None:
-    admin = redis.Redis.from_url(fresh_redis.url)
-    publisher = await started(RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix))
-    receiver = RedisBackend.from_url(fresh_redis.url, prefix=redis_prefix, ping_interval=0.1)
-    receiver.reconnect_base = 0.02
-    recorder = Recorder(receiver, "t")
-    await started(receiver, recorder)
-    try:
+    async with publisher_and_receiver(fresh_redis.url, redis_prefix, ping_interval=0.1) as (
+        publisher, receiver, recorder,
+    ):  # fmt: skip
         with anyio.fail_after(20):
             await receiver.watch("t")
-            admin.client_pause(800)  # Redis holds every command, the PING too, unanswered
+            with redis.Redis.from_url(fresh_redis.url) as admin:
+                admin.client_pause(800)  # Redis holds every command, the PING too, unanswered
             while receiver.reconnects == 0:
                 await asyncio.sleep(0.02)
             await publisher.publish("t", None, b"after")
             await recorder.wait_for(1)
             assert recorder.data == [b"after"]
-    finally:
-        await publisher.close()
-        await receiver.close()
-        admin.close()
 
 
 async def test_watch_raises_broker_unavailable_when_redis_does_not_answer(

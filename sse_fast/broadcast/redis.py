@@ -285,36 +285,14 @@ class RedisBackend:
         self._idle.set()
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        prefix: str = "sse",
-        history: int = 1000,
-        history_ttl: int = 300,
-        meta_ttl: int = 86400,
-        max_connections: int = 1,
-        unwatch_linger: float = 5.0,
-        command_timeout: float = 5.0,
-        ping_interval: float = 30.0,
-        **connection_options: Any,
-    ) -> RedisBackend:
+    def from_url(cls, url: str, **options: Any) -> RedisBackend:
         """A backend on ``redis://[user:password@]host:port/db`` (``rediss://`` for TLS).
 
-        Nothing connects until the broker starts.
+        ``options`` are the class's (``prefix``, ``history``, ``history_ttl``,
+        ``meta_ttl``, ...) and redis-py's connection options. Nothing connects until the
+        broker starts.
         """
-        return cls(
-            url,
-            prefix=prefix,
-            history=history,
-            history_ttl=history_ttl,
-            meta_ttl=meta_ttl,
-            max_connections=max_connections,
-            unwatch_linger=unwatch_linger,
-            command_timeout=command_timeout,
-            ping_interval=ping_interval,
-            **connection_options,
-        )
+        return cls(url, **options)
 
     def __repr__(self) -> str:
         return f"RedisBackend({_without_password(self.url)!r}, prefix={self.prefix!r})"

@@ -54,6 +54,8 @@ class Pump:
     stopping: bool
     in_source: bool
     pump_waiting: bool
+    pump_running: bool
+    ping_due: bool
     error: BaseException | None
     outcome: Outcome | None
     _queue_limit: int
@@ -103,13 +105,24 @@ class Pump:
             else:
                 runner.flush_later(batch.started + MAX_AGE)
 
-    async def _serve_queue(self, queue: EventQueue) -> None:
-        assert self.runner is not None
+    @property
+    def pump_active(self) -> bool:
+        """The pump is running and will write what it finds (it is not waiting)."""
+        return self.pump_running and not self.pump_waiting
+
+    def attach_queue(self, queue: EventQueue) -> None:
+        """Become ``queue``'s consumer (once): its items go straight into the batch."""
+        if self._queue_limit:
+            return
         self._queue_limit = queue.maxsize
         for item in queue.attach(self):
             self.batch.add(item)
+
+    async def _serve_queue(self, queue: EventQueue) -> None:
+        assert self.runner is not None
+        self.attach_queue(queue)
         while not self.stopping:
-            if self.batch and not self.writing:
+            if (self.batch or self.ping_due) and not self.writing:
                 await self.flush()
             elif queue.closed and not self.writing:
                 return

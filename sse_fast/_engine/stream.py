@@ -24,7 +24,7 @@ from .options import StreamOptions
 from .outcome import Outcome, SendTimeoutError
 from .pump import Pump, check_source
 from .queue import EventQueue
-from .runners import Runner, runner_for
+from .runners import AsyncioRunner, Runner, runner_for
 from .shutdown import Shutdown, current_shutdown
 from .threads import ThreadedSource
 from .writer import Send, Writer
@@ -84,6 +84,8 @@ class EventStream(Pump, Writer):
         self.stopping = False
         self.in_source = False  # the pump is awaiting the source
         self.pump_waiting = False  # the pump waits for a wake-up (queue, or the writer)
+        self.pump_running = False
+        self._registered: Shutdown | None = None
         self._queue_limit = 0
         self._putter_scope: anyio.CancelScope | None = None  # a put() writing
         self.outcome: Outcome | None = None
@@ -109,10 +111,9 @@ class EventStream(Pump, Writer):
         Raises :class:`SendTimeoutError` when a write stalls, and what the source raised
         after sending what it made before.
         """
-        shutdown = self._shutdown if self._shutdown is not None else current_shutdown()
-        self._send, self._end = send, end
-        self.runner = runner_for(self)
-        shutdown.register(self)
+        shutdown = self._set_up(send, end)
+        assert self.runner is not None
+        self.pump_running = True
         try:
             await self.runner.run(self._pump, wait_disconnect)
             if self.draining and self.outcome is None:
@@ -142,6 +143,32 @@ class EventStream(Pump, Writer):
         if self.error is not None:
             raise self.error
         return self.outcome or Outcome.SHUTDOWN
+
+    def _set_up(self, send: Send, end: Send | None) -> Shutdown:
+        if self._registered is None:
+            self._send, self._end = send, end
+            self.runner = runner_for(self)
+            self._registered = self._shutdown if self._shutdown is not None else current_shutdown()
+            self._registered.register(self)
+        return self._registered
+
+    def start(self, send: Send, *, end: Send | None = None) -> None:
+        """Stream an EventQueue source with no task (asyncio): from now on each ``put``
+        writes itself, and the timer sends pings and times sends. :meth:`run` (with the
+        same ``send``) later waits for the end, closes the stream and reports it."""
+        if not isinstance(self._source, EventQueue):
+            raise TypeError("start() streams an EventQueue: await run() for other sources")
+        self._set_up(send, end)
+        if not isinstance(self.runner, AsyncioRunner):
+            raise RuntimeError("start() needs asyncio: await run() instead")
+        self.attach_queue(self._source)
+        self.runner.start()
+
+    def client_left(self) -> None:
+        """The transport reports that the client has gone (for servers that say so by a
+        callback rather than by a message to wait for)."""
+        if not self.ending:
+            self._disconnected()
 
     def _end_error(self) -> BaseException:
         if self.timed_out:
@@ -250,15 +277,6 @@ class EventStream(Pump, Writer):
                 self.error = exc
             else:  # the source's own error is the one raised; its cleanup's is logged
                 logger.error("the event source failed while closing", exc_info=exc)
-
-    def take_unsent(self) -> bytes | None:
-        """The framed events not yet taken by the writer (``None`` once ending).
-
-        Removed when the aiohttp adapter moves to EventQueue.
-        """
-        if self.stopping or self.outcome is not None or self.draining:
-            return None
-        return self.take() if self.batch else b""
 
     async def _finish(self, *, shutting_down: bool) -> None:
         """The source is done (or cut off by shutdown): its last events leave now, with

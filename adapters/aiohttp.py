@@ -206,13 +206,12 @@ class EventSourceResponse(web.StreamResponse):
     def is_connected(self) -> bool:
         """Whether events can still be sent: False once the client left, the stream was
         stopped or timed out, or the server began shutting down."""
-        stream = self._stream
-        return (
-            stream is not None
-            and not stream.stopping
-            and not self._shutting_down
-            and (self._queue is None or not self._queue.closed)
-        )
+        stream, queue = self._stream, self._queue
+        if stream is None or stream.stopping or self._shutting_down:
+            return False
+        transport = self._req.transport if self._req is not None else None
+        closing = transport is None or transport.is_closing()  # gone, not yet reported
+        return not closing and (queue is None or not queue.closed)
 
     def enable_compression(self, force: Any = None, strategy: Any = None) -> None:
         raise NotImplementedError("compression would hold events back; it is not supported")
@@ -394,15 +393,21 @@ class EventSourceResponse(web.StreamResponse):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
-    ) -> None:
-        if self._queue is None or self._stream is None:
-            return
+    ) -> bool:
+        """Leaving normally ends the stream once what was sent is written. Leaving with
+        an exception stops it at once and lets the exception through, except this
+        stream's own :class:`SendTimeoutError`: it was logged, in one line, and the
+        connection aborted, so aiohttp need not log it again with a traceback."""
+        stream = self._stream
+        if self._queue is None or stream is None:
+            return False
         if exc is None:
-            self.stop_streaming()  # a normal end: what was sent is written, nothing raised
+            self.stop_streaming()
             await self.wait()
-        else:
-            self._stream.stop()  # the handler failed or was cancelled: stop now
-            self._forget_watch()
+            return False
+        stream.stop()
+        self._forget_watch()
+        return isinstance(exc, SendTimeoutError) and stream.timed_out
 
     async def write_eof(self, data: bytes = b"") -> None:
         try:

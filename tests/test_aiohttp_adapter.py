@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from servers import RawClient
 from sse_fast.adapters.aiohttp import (
     EventSourceResponse,
     SendTimeoutError,
@@ -24,7 +25,6 @@ from sse_fast.adapters.aiohttp import (
 )
 
 import sse_fast
-from tests.servers import RawClient
 
 pytestmark = pytest.mark.anyio
 
@@ -234,11 +234,12 @@ async def test_clients_leaving_a_fast_send_loop_log_no_tracebacks(
             await reader.readuntil(b"tick")
             await asyncio.sleep(0.005)
             writer.close()
-        async with asyncio.timeout(5):
-            while len(finished) < clients:
-                await asyncio.sleep(0.02)
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(finished) < clients and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
     finally:
         await server.runner.cleanup()
+    assert len(finished) == clients
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
 

@@ -47,6 +47,9 @@ def check_source(source: object) -> None:
 class Pump:
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
 
+    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
+        __slots__ = ()
+
     batch: Batch
     options: StreamOptions
     runner: Runner | None

@@ -53,6 +53,41 @@ class EventStream(Pump, Writer):
     and is cancelled when it ends.
     """
 
+    # Thousands of idle streams per process: no instance dict.
+    __slots__ = (
+        "__weakref__",
+        "_end",
+        "_farewell_started",
+        "_on_disconnect",
+        "_pulled",
+        "_putter_scope",
+        "_queue_limit",
+        "_registered",
+        "_send",
+        "_shutdown",
+        "_shutdown_event",
+        "_source",
+        "background",
+        "batch",
+        "body_ended",
+        "clock",
+        "disconnect_message",
+        "draining",
+        "ending",
+        "error",
+        "in_source",
+        "options",
+        "outcome",
+        "ping_due",
+        "pump_running",
+        "pump_waiting",
+        "runner",
+        "shutdown_begun",
+        "stopping",
+        "timed_out",
+        "writing",
+    )
+
     def __init__(
         self,
         source: Any,

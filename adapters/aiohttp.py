@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import socket
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
@@ -62,9 +61,6 @@ __all__ = [
 logger = logging.getLogger("sse_fast")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
-# anyio imports its asyncio backend when first used, which blocks the loop ~50 ms: now,
-# rather than inside the first send() a server makes.
-importlib.import_module("anyio._backends._asyncio")
 
 
 def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:

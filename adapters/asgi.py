@@ -21,6 +21,8 @@ import contextlib
 import inspect
 import json
 import logging
+import socket
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -297,6 +299,10 @@ async def _release_frozen_client(send: ASGISend, exc: SendTimeoutError) -> None:
     buffers, where the server lets us reach the transport (uvicorn); one log line."""
     transport = _transport_of(send)
     if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # a reset, so the kernel drops the unsent data too
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
         await anyio.sleep(0)  # the server sees the connection lost before the app returns
     logger.warning(

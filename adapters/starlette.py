@@ -18,6 +18,7 @@ every difference.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import (
     AsyncIterable,
@@ -133,6 +134,24 @@ class JSONServerSentEvent(ServerSentEvent):
 Content = AsyncIterable[Any] | Iterable[Any]
 
 
+@functools.lru_cache(maxsize=64)
+def _options(
+    sep: str,
+    ping: float,
+    factory: Callable[[], sse_fast.ServerSentEvent] | None,
+    send_timeout: float | None,
+    grace: float,
+) -> StreamOptions:
+    """Options shared by the responses built alike (most of an app's), checked once."""
+    return StreamOptions(
+        sep=sep,
+        ping=ping,
+        ping_message_factory=factory,
+        send_timeout=send_timeout,
+        shutdown_grace_period=grace,
+    )
+
+
 class EventSourceResponse(Response):
     """A streaming response of server-sent events, driven by the sse_fast engine.
 
@@ -186,13 +205,19 @@ class EventSourceResponse(Response):
         self._options = self._stream_options()
 
     def _stream_options(self) -> StreamOptions:
-        return StreamOptions(
-            sep=self.sep,
-            ping=self.ping_interval,
-            ping_message_factory=self.ping_message_factory,
-            send_timeout=self.send_timeout,
-            shutdown_grace_period=self.shutdown_grace_period,
+        values = (
+            self.sep,
+            self.ping_interval,
+            self.ping_message_factory,
+            self.send_timeout,
+            self.shutdown_grace_period,
         )
+        try:
+            return _options(*values)
+        except TypeError as exc:
+            if "unhashable" not in str(exc):
+                raise
+            return _options.__wrapped__(*values)  # an unhashable factory: not shared
 
     @property
     def ping_interval(self) -> float:

@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator
 import anyio
 import uvicorn
 from fastapi import FastAPI, Request
-from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent
+from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent, lifespan
 
-app = FastAPI()
+# Ctrl-C or SIGTERM ends the open streams at once (uvicorn would wait for them).
+app = FastAPI(lifespan=lifespan(signals=True))
 
 
 def price(n: int) -> float:

@@ -37,6 +37,13 @@ class Gated(Transport):
         await super().send(data)
 
 
+async def start_a_held_write(queue: EventQueue, transport: Gated, group: Any) -> None:
+    """Put "first" and return once its write is in flight, held by the transport."""
+    transport.hold = True
+    group.start_soon(queue.put, "first")
+    await transport.in_write.wait()
+
+
 async def stream_queue(
     queue: EventQueue, transport: Transport, producer: Any, **options: Any
 ) -> Outcome:
@@ -75,10 +82,8 @@ async def test_items_put_during_a_write_leave_together_in_the_next() -> None:
     queue, transport = EventQueue(), Gated()
 
     async def produce() -> None:
-        transport.hold = True
         async with anyio.create_task_group() as group:
-            group.start_soon(queue.put, "first")
-            await transport.in_write.wait()
+            await start_a_held_write(queue, transport, group)
             for n in range(10):
                 await queue.put(str(n))  # the writer is busy: these wait in the batch
             transport.hold = False
@@ -95,10 +100,8 @@ async def test_put_nowait_raises_queue_full_past_maxsize() -> None:
     queue, transport = EventQueue(maxsize=3), Gated()
 
     async def produce() -> None:
-        transport.hold = True
         async with anyio.create_task_group() as group:
-            group.start_soon(queue.put, "first")
-            await transport.in_write.wait()
+            await start_a_held_write(queue, transport, group)
             for n in range(3):
                 queue.put_nowait(str(n))
             with pytest.raises(asyncio.QueueFull, match="EventQueue is full"):
@@ -116,10 +119,8 @@ async def test_put_waits_for_room_while_maxsize_items_are_unsent() -> None:
     put_done = anyio.Event()
 
     async def produce() -> None:
-        transport.hold = True
         async with anyio.create_task_group() as group:
-            group.start_soon(queue.put, "first")
-            await transport.in_write.wait()
+            await start_a_held_write(queue, transport, group)
             await queue.put("a")
             await queue.put("b")
 

@@ -33,6 +33,7 @@ from sse_fast.adapters.starlette import (
     JSONServerSentEvent,
     ServerSentEvent,
     last_event_id,
+    lifespan,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -179,7 +180,8 @@ app = Starlette(
         Route("/drop", drop, methods=["POST"]),
         Route("/journal", journal),
         Route("/countdown", asgi.EventSourceApp(countdown)),
-    ]
+    ],
+    lifespan=lifespan(signals=True),  # Ctrl-C ends the open streams at once
 )
 
 

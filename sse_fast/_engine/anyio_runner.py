@@ -65,13 +65,14 @@ class AnyioRunner(Parts):
         while not stream.stopping:
             self.kicked = anyio.Event()
             at = self._next_at()
-            with anyio.CancelScope(deadline=at) as self.clock_scope:
+            with anyio.CancelScope(deadline=at) as scope:
+                self.clock_scope = scope
                 await self.kicked.wait()
             self.clock_scope = None
             now = anyio.current_time()
             if now >= self.flush_at:
                 self.flush_at = math.inf
-            stream.on_clock(now, at)
+            stream.on_clock(now, scope.deadline)  # as moved by arm() meanwhile
             if stream.timed_out and stream.writing:
                 # Some servers shield their sends (hypercorn on trio): the pump stays in
                 # its stalled send, but the source's finally runs now.

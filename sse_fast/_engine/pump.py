@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._framing import ServerSentEvent
+from .._framing import ServerSentEvent, encode_many
 from .batch import MAX_AGE, Batch
 from .queue import EventQueue
 
 if TYPE_CHECKING:
+    from .clock import Clock
     from .options import StreamOptions
     from .outcome import Outcome
     from .runners import Runner
@@ -44,6 +45,45 @@ def check_source(source: object) -> None:
         )
 
 
+class _Step:
+    """Awaits one step of an async iterator and tells whether it suspended.
+
+    It drives the step's awaitable as ``await`` would (every value yielded to the event
+    loop and sent back), and calls ``on_suspend()`` when the step first yields to the
+    loop: that is when events buffered from a fast run of the source must be written.
+    """
+
+    __slots__ = ("next", "on_suspend", "suspended")
+
+    def __init__(self, next: Callable[[], Awaitable[Any]], on_suspend: Callable[[], None]) -> None:
+        self.next = next
+        self.on_suspend = on_suspend
+        self.suspended = False
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        self.suspended = False
+        step = self.next().__await__()
+        try:
+            signal = step.send(None)
+        except StopIteration as done:
+            return done.value
+        self.suspended = True
+        self.on_suspend()
+        while True:
+            try:
+                value = yield signal
+            except BaseException as exc:  # noqa: PERF203 (cancellation: the step's to handle)
+                try:
+                    signal = step.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    signal = step.send(value)
+                except StopIteration as done:
+                    return done.value
+
+
 class Pump:
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
 
@@ -54,19 +94,21 @@ class Pump:
     options: StreamOptions
     runner: Runner | None
     writing: bool
+    ping_due: bool
     stopping: bool
     in_source: bool
     pump_waiting: bool
     pump_running: bool
-    ping_due: bool
     error: BaseException | None
     outcome: Outcome | None
     _queue_limit: int
     _putter_scope: anyio.CancelScope | None
 
     if TYPE_CHECKING:
+        clock: Clock
 
         async def flush(self) -> None: ...
+        async def write(self, data: bytes, *, last: bool = False) -> bool: ...
         def kick(self) -> None: ...
         def _end_error(self) -> BaseException: ...
         def _completed(self) -> bool: ...
@@ -74,14 +116,14 @@ class Pump:
     async def _pull(self, source: Any) -> None:
         batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
         assert runner is not None
-        step = source.__anext__
+        step = _Step(source.__anext__, self._source_suspended)
+        sep = self.options.sep
         first = True
         while not self.stopping:
-            turn = runner.turn()
             started = perf_counter()
             self.in_source = True
             try:
-                item = await step()
+                item = await step
             except StopAsyncIteration:
                 return
             except Exception as exc:
@@ -90,28 +132,42 @@ class Pump:
             finally:
                 self.in_source = False
             now = perf_counter()
+            if self.writing:  # a flusher is writing: it takes this too
+                if not batch:
+                    batch.started = now
+                batch.add(item)
+                if batch.full:
+                    await runner.wait_for_writer()
+                continue
+            write_now = first or step.suspended or now - started >= SLOW_STEP
+            first = False
+            if write_now and not batch and not self.ping_due and type(item) is str:
+                # One event after a pause: framed and written at once, no batch.
+                await self._write_one(encode_many([item], sep))
+                continue
             if not batch:
                 batch.started = now
             batch.add(item)
-            if self.writing:  # a flusher is writing: it takes this too
-                if batch.full:
-                    await runner.wait_for_writer()
-            elif (
-                first
-                or now - started >= SLOW_STEP
-                or runner.turn() != turn
-                or batch.full
-                or now - batch.started >= MAX_AGE
-            ):
-                first = False
+            if write_now or batch.full or now - batch.started >= MAX_AGE:
                 await self.flush()
-            else:
-                runner.flush_later(batch.started + MAX_AGE)
+
+    def _source_suspended(self) -> None:
+        """The source is waiting for something: what it made before leaves now."""
+        if self.batch and not self.writing:
+            self.kick()
+
+    async def _write_one(self, frame: bytes) -> None:
+        self.writing = True
+        try:
+            await self.write(frame)
+        finally:
+            self.writing = False
+        self.clock.writes += 1
 
     @property
-    def pump_active(self) -> bool:
-        """The pump is running and will write what it finds (it is not waiting)."""
-        return self.pump_running and not self.pump_waiting
+    def putters_write(self) -> bool:
+        """An EventQueue's puts write themselves: its pump waits, or has not started."""
+        return self.pump_waiting or not self.pump_running
 
     def attach_queue(self, queue: EventQueue) -> None:
         """Become ``queue``'s consumer (once): its items go straight into the batch."""

@@ -10,6 +10,8 @@ task group; the clock is a task sleeping in a cancel scope whose deadline is mov
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import math
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     from .stream import EventStream
 
 __all__ = ["AnyioRunner", "AsyncioRunner", "Runner", "runner_for"]
+
+# anyio imports its asyncio backend on first use (~50 ms): on the first stream of a fresh
+# worker that held back an event. It is imported with the engine instead.
+with contextlib.suppress(ImportError):
+    importlib.import_module("anyio._backends._asyncio")
 
 
 class AsyncioRunner(Parts):
@@ -115,11 +122,12 @@ class AsyncioRunner(Parts):
         self.tick_pending = False
         self.turns += 1
         stream = self.stream
-        if stream.batch and not stream.writing and (stream.in_source or not stream.pump_active):
-            stream.kick()  # the source suspended, or the queue's putters did, with events made
+        if stream.batch and not stream.writing and stream.putters_write:
+            stream.kick()  # the queue's putters went on to other things, with events put
 
     def wrote(self) -> None:
-        self.turns_at_write = self.turn()
+        if self.stream.putters_write:  # an EventQueue: later puts this turn are batched
+            self.turns_at_write = self.turn()
 
     def wrote_this_turn(self) -> bool:
         return self.tick_pending and self.turns == self.turns_at_write

@@ -37,7 +37,7 @@ class Shutdown:
     """
 
     def __init__(self) -> None:
-        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._streams: set[Any] = set()  # a stream unregisters itself when it ends
         self.triggered = False
 
     def register(self, stream: _Draining) -> None:

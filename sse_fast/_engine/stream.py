@@ -55,7 +55,6 @@ class EventStream(Pump, Writer):
 
     # Thousands of idle streams per process: no instance dict.
     __slots__ = (
-        "__weakref__",
         "_end",
         "_farewell_started",
         "_on_disconnect",
@@ -294,6 +293,9 @@ class EventStream(Pump, Writer):
             self._pulled = source
             try:
                 await self._pull(source)
+            except Exception as exc:  # a bad item: raised by run(), before the source's own
+                if self.error is None:
+                    self.error = exc
             finally:
                 await self.close_source()
         await self._finish(shutting_down=self.shutdown_begun)

@@ -91,7 +91,9 @@ class _DepartureWatch(asyncio.Protocol):
 
     __slots__ = ("inner", "on_lost")
 
-    def __init__(self, inner: asyncio.Protocol, on_lost: Callable[[], None]) -> None:
+    def __init__(
+        self, inner: asyncio.Protocol, on_lost: Callable[[Exception | None], None]
+    ) -> None:
         self.inner = inner
         self.on_lost = on_lost
 
@@ -109,7 +111,7 @@ class _DepartureWatch(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.inner.connection_lost(exc)
-        self.on_lost()
+        self.on_lost(exc)
 
 
 class _Stream(EventStream):
@@ -270,11 +272,22 @@ class EventSourceResponse(web.StreamResponse):
         if transport is not None and not transport.is_closing():
             inner = transport.get_protocol()
             assert isinstance(inner, asyncio.Protocol)
-            self._watch = _DepartureWatch(inner, stream.client_left)
+            self._watch = _DepartureWatch(inner, self._connection_lost)
             transport.set_protocol(self._watch)
         else:
             stream.client_left()
         return stream
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        stream = self._stream
+        assert stream is not None
+        if isinstance(exc, TimeoutError) and not stream.stopping:
+            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
+            # reading, as our own timer was about to.
+            stream.timed_out = True
+            stream.stop()
+        else:
+            stream.client_left()
 
     def _forget_watch(self) -> None:
         """Give the transport back to aiohttp's protocol (keep-alive: the next request)."""

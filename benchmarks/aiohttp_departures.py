@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from streaming import free_port, rss_kib
+from streaming_aiohttp import allow_open_files
 
 HERE = Path(__file__).resolve().parent
 LIBRARIES = {"ours": "sse_fast", "theirs": "aiohttp-sse"}
@@ -119,9 +119,7 @@ def main() -> None:
     parser.add_argument("--churn", type=int, default=1000)
     parser.add_argument("--frozen", type=int, default=200)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < args.frozen + 100:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.frozen + 1000), hard))
+    allow_open_files(args.frozen)
     print(f"Churn: {args.churn:,} clients leaving a handler that sends every 10 ms\n")
     print("| library | tracebacks logged | server CPU s |")
     print("|---|---|---|")

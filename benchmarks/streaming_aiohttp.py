@@ -37,15 +37,20 @@ def aiohttp_server() -> contextlib.AbstractContextManager[tuple[int, int]]:
     return running([sys.executable, "aiohttp_stream_apps.py", "--port", str(port)], port)
 
 
+def allow_open_files(connections: int) -> None:
+    """Raise this process's open-file limit for ``connections`` sockets (and some)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < connections + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, connections + 1000), hard))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle", type=int, default=1000)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < args.idle + 100:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.idle + 1000), hard))
+    allow_open_files(args.idle)
 
     rates = throughput(aiohttp_server, CONTENDERS, SHAPES, args.events, args.repeat)
     print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "

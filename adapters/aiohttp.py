@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("sse_fast")
+_PEER_WORDING = {
+    "id": "id must not contain line separators or null characters",
+    "event": "event must not contain line separators",
+}
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
@@ -348,7 +352,15 @@ class EventSourceResponse(web.StreamResponse):
 
         Invalid fields raise ``ValueError`` or ``TypeError`` and nothing is sent.
         """
-        await self._put(encode(data, id=id, event=event, retry=retry, sep=self.options.sep))
+        try:
+            frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
+        except ValueError as exc:
+            field = str(exc).split(" ", 1)[0]
+            if field in _PEER_WORDING:  # what aiohttp-sse says, and the value
+                value = id if field == "id" else event
+                raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
+            raise
+        await self._put(frame)
 
     async def send_event(self, event: ServerSentEvent) -> None:
         """Send an ``sse_fast.ServerSentEvent`` (any of its fields, comments included)."""

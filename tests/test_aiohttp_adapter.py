@@ -364,6 +364,32 @@ async def test_send_event_takes_sse_fast_events_and_comments() -> None:
     assert body == b"id: 1\ndata: a\nretry: 10\n\n: note\n\ndata: raw\n\n"
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"id": "a\nb"}, "id must not contain line separators or null characters: 'a\\nb'"),
+        ({"id": "a\x00"}, "id must not contain line separators or null characters: 'a\\x00'"),
+        ({"event": "a\rb"}, "event must not contain line separators: 'a\\rb'"),
+    ],
+)
+async def test_bad_fields_are_refused_in_aiohttp_sse_s_words_with_the_value(
+    fields: dict[str, Any], message: str
+) -> None:
+    refused: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            try:
+                await resp.send("x", **fields)
+            except ValueError as exc:
+                refused.append(str(exc))
+            await resp.send("ok")
+        return resp
+
+    assert await body_of(handler) == b"data: ok\r\n\r\n"
+    assert refused == [message]
+
+
 def test_calls_before_prepare_are_refused() -> None:
     resp = EventSourceResponse()
     with pytest.raises(RuntimeError):

@@ -8,6 +8,7 @@ items made in a fast synchronous run of the source are buffered and leave togeth
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from .runners import Runner
 
 __all__ = ["SLOW_STEP", "Pump", "check_source"]
+
+logger = logging.getLogger("sse_fast")
+_CLEANUP_TIMEOUT = 1.0
 
 # A step of the source that took this long is not part of a burst: write at once.
 SLOW_STEP = 0.00002
@@ -102,6 +106,7 @@ class Pump:
     error: BaseException | None
     outcome: Outcome | None
     _queue_limit: int
+    _pulled: Any
     _putter_scope: anyio.CancelScope | None
 
     if TYPE_CHECKING:
@@ -232,3 +237,18 @@ class Pump:
     def source_closed(self) -> None:
         if self.pump_waiting and self.runner is not None:
             self.runner.wake_pump()
+
+    async def close_source(self) -> None:
+        """Close the source so its ``finally`` runs, even when we were cancelled; once."""
+        aclose = getattr(self._pulled, "aclose", None)
+        self._pulled = None
+        if aclose is None:
+            return
+        try:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_TIMEOUT):
+                await aclose()
+        except Exception as exc:
+            if self.error is None:
+                self.error = exc
+            else:  # the source's own error is the one raised; its cleanup's is logged
+                logger.error("the event source failed while closing", exc_info=exc)

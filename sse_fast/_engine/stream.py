@@ -12,7 +12,6 @@ period. See :mod:`.runners` for the per-backend parts.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any
 
@@ -31,7 +30,6 @@ from .writer import Send, Writer
 
 __all__ = ["EventStream", "Outcome", "SendTimeoutError", "check_source"]
 
-logger = logging.getLogger("sse_fast")
 
 WaitDisconnect = Callable[[], Awaitable[object]]
 _CLEANUP_TIMEOUT = 1.0
@@ -299,38 +297,3 @@ class EventStream(Pump, Writer):
             finally:
                 await self.close_source()
         await self._finish(shutting_down=self.shutdown_begun)
-
-    async def close_source(self) -> None:
-        """Close the source so its ``finally`` runs, even when we were cancelled; once."""
-        aclose = getattr(self._pulled, "aclose", None)
-        self._pulled = None
-        if aclose is None:
-            return
-        try:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_TIMEOUT):
-                await aclose()
-        except Exception as exc:
-            if self.error is None:
-                self.error = exc
-            else:  # the source's own error is the one raised; its cleanup's is logged
-                logger.error("the event source failed while closing", exc_info=exc)
-
-    async def _finish(self, *, shutting_down: bool) -> None:
-        """The source is done (or cut off by shutdown): its last events leave now, with
-        the farewell when shutting down, then the end of the body."""
-        assert self.runner is not None
-        if not shutting_down:
-            while self.writing and not self.stopping:
-                await self.runner.wait_for_writer()
-            if self.stopping:
-                return
-        data = self.batch.take()
-        if self.error is not None:  # the body is not ended as if all went well
-            if data:
-                await self.write(data)
-            return
-        if shutting_down:
-            self._farewell_started = True
-            data += self.options.farewell
-        if await self.write(data, last=True):
-            self.outcome = Outcome.SHUTDOWN if shutting_down else Outcome.COMPLETED

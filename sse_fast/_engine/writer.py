@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from .batch import Batch
 from .clock import Clock
+from .outcome import Outcome
 
 if TYPE_CHECKING:
     from .options import StreamOptions
-    from .outcome import Outcome
     from .runners import Runner
 
 __all__ = ["Writer", "is_disconnect"]
@@ -47,6 +47,8 @@ class Writer:
     ending: bool
     body_ended: bool
     outcome: Outcome | None
+    error: BaseException | None
+    _farewell_started: bool
     _send: Send | None
     _end: Send | None
 
@@ -106,3 +108,23 @@ class Writer:
             self.clock.send_started = None
         runner.wrote()
         return True
+
+    async def _finish(self, *, shutting_down: bool) -> None:
+        """The source is done (or cut off by shutdown): its last events leave now, with
+        the farewell when shutting down, then the end of the body."""
+        assert self.runner is not None
+        if not shutting_down:
+            while self.writing and not self.stopping:
+                await self.runner.wait_for_writer()
+            if self.stopping:
+                return
+        data = self.batch.take()
+        if self.error is not None:  # the body is not ended as if all went well
+            if data:
+                await self.write(data)
+            return
+        if shutting_down:
+            self._farewell_started = True
+            data += self.options.farewell
+        if await self.write(data, last=True):
+            self.outcome = Outcome.SHUTDOWN if shutting_down else Outcome.COMPLETED

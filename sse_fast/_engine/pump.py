@@ -235,14 +235,14 @@ class Pump:
         error."""
         runner = self.runner
         assert runner is not None
-        if not runner.cancels_tasks:  # trio: a cancel scope, which stop() cancels
+        if runner.loop is None:  # trio: a cancel scope, which stop() cancels
             with anyio.CancelScope() as self._putter:
                 await self.flush(frame)
             self._putter = None
         else:
             # No cancel scope per event: stop() cancels this task only when it is
             # suspended in the write, and says so by clearing _putter.
-            self._putter = task = asyncio.current_task()
+            self._putter = task = asyncio.current_task(runner.loop)
             try:
                 await self.flush(frame)
             except asyncio.CancelledError:

@@ -32,8 +32,6 @@ with contextlib.suppress(ImportError):
 
 
 class AsyncioRunner(Parts):
-    cancels_tasks = True  # stop() interrupts a putter's write with Task.cancel()
-
     __slots__ = (
         "flusher",
         "loop",

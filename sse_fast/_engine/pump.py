@@ -207,12 +207,16 @@ class Pump:
         elif self.stopping:
             raise self._end_error()
         write_now = not (self.writing or runner.wrote_this_turn())
-        if write_now and type(item) is bytes and not batch and not self.ping_due:
-            await self._write_through(item)  # the usual send(): one frame, nothing waiting
-            return
+        framed = type(item) is bytes  # send(): framed already
         if not batch:
+            if write_now and framed and not self.ping_due:
+                await self._write_through(item)  # the usual send(): nothing else to write
+                return
             batch.started = time.perf_counter()
-        batch.add(item)
+        if framed:
+            batch.add_frame(item)
+        else:
+            batch.add(item)
         if write_now:
             await self._write_through()
         else:

@@ -192,6 +192,48 @@ async def test_put_after_the_client_left_raises_connection_reset() -> None:
     assert await stream_queue(queue, transport, produce) is Outcome.DISCONNECTED
 
 
+async def test_a_put_held_in_its_write_raises_connection_reset_when_the_client_leaves() -> None:
+    queue, transport = EventQueue(), Gated()
+    raised: list[BaseException] = []
+
+    async def put_first() -> None:
+        transport.hold = True
+        try:
+            await queue.put("first")  # written in this task, and held there
+        except BaseException as exc:
+            raised.append(exc)
+        await anyio.sleep(0)  # no cancellation is left pending on this task
+
+    async def produce() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(put_first)
+            await transport.in_write.wait()
+            transport.left.set()
+
+    assert await stream_queue(queue, transport, produce) is Outcome.DISCONNECTED
+    assert [type(exc) for exc in raised] == [ConnectionResetError]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_cancelling_a_put_held_in_its_write_raises_cancelled_error() -> None:
+    queue, transport = EventQueue(), Gated()
+
+    async def produce() -> None:
+        transport.hold = True
+        putter = asyncio.ensure_future(queue.put("first"))
+        await transport.in_write.wait()
+        putter.cancel()  # the caller's own cancellation, not the stream's end
+        with pytest.raises(asyncio.CancelledError):
+            await putter
+        transport.hold = False
+        transport.release.set()
+        await queue.put("second")  # the stream goes on
+        queue.close()
+
+    assert await stream_queue(queue, transport, produce) is Outcome.COMPLETED
+    assert transport.body == b"data: second\n\n"
+
+
 async def test_put_after_a_send_timeout_raises_send_timeout_error() -> None:
     queue, transport = EventQueue(), Transport(stall=True)
     errors: list[BaseException] = []

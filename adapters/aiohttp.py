@@ -65,6 +65,7 @@ _PEER_WORDING = {
     "id": "id must not contain line separators or null characters",
     "event": "event must not contain line separators",
 }
+_STOPPED = "the stream has ended (stop_streaming() was called)"
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
@@ -362,7 +363,13 @@ class EventSourceResponse(web.StreamResponse):
                 value = id if field == "id" else event
                 raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
             raise
-        await self._put(frame)
+        queue = self._queue
+        if queue is None:
+            raise self._not_streaming()
+        try:  # as _put() does, one call shorter: the path of every event
+            await queue.put(frame)
+        except RuntimeError:  # put() on a closed queue
+            raise ConnectionResetError(_STOPPED) from None
 
     async def send_event(self, event: ServerSentEvent) -> None:
         """Send an ``sse_fast.ServerSentEvent`` (any of its fields, comments included)."""
@@ -380,17 +387,18 @@ class EventSourceResponse(web.StreamResponse):
     async def _put(self, item: Any) -> None:
         queue = self._queue
         if queue is None:
-            raise RuntimeError(
-                "this response streams from an iterable: yield the event there"
-                if self._stream is not None
-                else "send() streams through the response once prepared: call prepare() first"
-            )
+            raise self._not_streaming()
         try:
             await queue.put(item)
         except RuntimeError:  # put() on a closed queue
-            raise ConnectionResetError(
-                "the stream has ended (stop_streaming() was called)"
-            ) from None
+            raise ConnectionResetError(_STOPPED) from None
+
+    def _not_streaming(self) -> RuntimeError:
+        return RuntimeError(
+            "this response streams from an iterable: yield the event there"
+            if self._stream is not None
+            else "send() streams through the response once prepared: call prepare() first"
+        )
 
     # ------------------------------------------------------------ ending
 

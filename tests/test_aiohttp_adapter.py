@@ -244,9 +244,12 @@ async def test_clients_leaving_a_fast_send_loop_log_no_tracebacks(
     assert errors == []
 
 
+# With a yield between sends each send writes in its own task and stalls there; without
+# one, events pile up while another write stalls.
+@pytest.mark.parametrize("yield_between", [False, True], ids=["flood", "yield-between"])
 @pytest.mark.parametrize("handler_cancellation", [False, True])
 async def test_a_frozen_client_gets_send_timeout_error_and_one_log_line(
-    handler_cancellation: bool, caplog: pytest.LogCaptureFixture
+    handler_cancellation: bool, yield_between: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     raised: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
     escaped: list[BaseException] = []
@@ -257,6 +260,8 @@ async def test_a_frozen_client_gets_send_timeout_error_and_one_log_line(
                 try:
                     while True:
                         await resp.send("x" * 65536)
+                        if yield_between:
+                            await asyncio.sleep(0)
                 except BaseException as exc:
                     raised.set_result(exc)
                     raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import anyio
@@ -190,6 +191,53 @@ async def test_put_after_the_client_left_raises_connection_reset() -> None:
             queue.put_nowait("nobody listens")
 
     assert await stream_queue(queue, transport, produce) is Outcome.DISCONNECTED
+
+
+async def test_a_put_held_in_its_write_raises_connection_reset_when_the_client_leaves(
+    anyio_backend: str,
+) -> None:
+    queue, transport = EventQueue(), Gated()
+    raised: list[BaseException] = []
+
+    async def put_first() -> None:
+        transport.hold = True
+        try:
+            await queue.put("first")  # written in this task, and held there
+        except BaseException as exc:
+            raised.append(exc)
+        if anyio_backend == "asyncio" and sys.version_info >= (3, 11):
+            task = asyncio.current_task()
+            assert task is not None
+            assert task.cancelling() == 0  # the stream took its cancellation back
+
+    async def produce() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(put_first)
+            await transport.in_write.wait()
+            transport.left.set()
+
+    assert await stream_queue(queue, transport, produce) is Outcome.DISCONNECTED
+    assert [type(exc) for exc in raised] == [ConnectionResetError]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_cancelling_a_put_held_in_its_write_raises_cancelled_error() -> None:
+    queue, transport = EventQueue(), Gated()
+
+    async def produce() -> None:
+        transport.hold = True
+        putter = asyncio.ensure_future(queue.put("first"))
+        await transport.in_write.wait()
+        putter.cancel()  # the caller's own cancellation, not the stream's end
+        with pytest.raises(asyncio.CancelledError):
+            await putter
+        transport.hold = False
+        transport.release.set()
+        await queue.put("second")  # the stream goes on
+        queue.close()
+
+    assert await stream_queue(queue, transport, produce) is Outcome.COMPLETED
+    assert transport.body == b"data: second\n\n"
 
 
 async def test_put_after_a_send_timeout_raises_send_timeout_error() -> None:

@@ -26,6 +26,8 @@ __all__ = ["AnyioRunner"]
 class AnyioRunner(Parts):
     """trio (through anyio): a task group; the clock task also writes when kicked."""
 
+    loop = None  # no asyncio tasks: a putter's write is interrupted by its cancel scope
+
     def __init__(self, stream: EventStream) -> None:
         self.stream = stream
         self.group: anyio.CancelScope | None = None

@@ -39,14 +39,14 @@ class Batch:
     framed once, the same bytes for every subscriber). Anything else is a ``TypeError``.
     """
 
-    __slots__ = ("count", "has_bytes", "items", "sep", "size", "started")
+    __slots__ = ("count", "frames", "items", "sep", "size", "started")
 
     def __init__(self, sep: str) -> None:
         self.sep = sep
         self.items: list[Any] = []
         self.count = 0
         self.size = 0  # about: the data of the events, not their framing
-        self.has_bytes = False
+        self.frames = 0  # items that are already framed bytes
         self.started = 0.0  # when the oldest item came (set by the stream)
 
     def __bool__(self) -> bool:
@@ -62,6 +62,8 @@ class Batch:
             self.items.append(item)
             self.size += len(item)
             self.count += 1
+        elif type(item) is bytes:
+            self.add_frame(item)
         elif isinstance(item, ServerSentEvent):
             self.items.append(item)
             self.count += 1
@@ -75,7 +77,7 @@ class Batch:
             self.items.append(item)
             self.size += len(item)
         elif isinstance(item, bytes | bytearray | memoryview):
-            self._add_frame(bytes(item))
+            self.add_frame(bytes(item))
             return
         elif isinstance(item, dict):
             event = ServerSentEvent(**item)
@@ -89,26 +91,29 @@ class Batch:
             frame = getattr(type(item), "__sse_frame__", None)
             if frame is None:
                 raise _wrong_item(item)
-            self._add_frame(frame(item, self.sep))
+            self.add_frame(frame(item, self.sep))
             return
         self.count += 1
 
-    def _add_frame(self, frame: bytes) -> None:
+    def add_frame(self, frame: bytes) -> None:
+        """Add an event already framed (the bytes are sent as they are)."""
         self.items.append(frame)
         self.size += len(frame)
         self.count += 1
-        self.has_bytes = True
+        self.frames += 1
 
     def take(self) -> bytes:
         """Everything in the batch as one buffer of frames; the batch is empty after."""
         items = self.items
         if not items:
             return b""
+        frames = self.frames
         self.items = []
-        self.count = self.size = 0
-        if not self.has_bytes:
+        self.count = self.size = self.frames = 0
+        if not frames:
             return encode_many(items, self.sep)
-        self.has_bytes = False
+        if frames == len(items):
+            return items[0] if frames == 1 else b"".join(items)
         pieces: list[bytes] = []
         run: list[Any] = []
         for item in items:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._framing import ServerSentEvent, encode_many
-from .batch import MAX_AGE, Batch
+from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS, Batch
 from .queue import EventQueue
 
 if TYPE_CHECKING:
@@ -107,12 +107,12 @@ class Pump:
     outcome: Outcome | None
     _queue_limit: int
     _pulled: Any
-    _putter_scope: anyio.CancelScope | None
+    _putter: asyncio.Task[Any] | anyio.CancelScope | None
 
     if TYPE_CHECKING:
         clock: Clock
 
-        async def flush(self) -> None: ...
+        async def flush(self, frame: bytes = b"") -> None: ...
         async def write(self, data: bytes, *, last: bool = False) -> bool: ...
         def kick(self) -> None: ...
         def _end_error(self) -> BaseException: ...
@@ -178,7 +178,7 @@ class Pump:
         """Become ``queue``'s consumer (once): its items go straight into the batch."""
         if self._queue_limit:
             return
-        self._queue_limit = queue.maxsize
+        self._queue_limit = min(queue.maxsize, MAX_EVENTS)  # one test per put: room?
         for item in queue.attach(self):
             self.batch.add(item)
 
@@ -200,34 +200,69 @@ class Pump:
     # ------------------------------------------------------------ EventQueue, attached
 
     async def push(self, item: Any) -> None:
-        runner = self.runner
+        batch, runner = self.batch, self.runner
         assert runner is not None
-        batch = self.batch
-        while (batch.count >= self._queue_limit or batch.full) and not self.stopping:
+        if batch.count >= self._queue_limit or batch.size >= MAX_BYTES:
+            await self._wait_for_room()
+        elif self.stopping:
+            raise self._end_error()
+        write_now = not (self.writing or runner.wrote_this_turn())
+        framed = type(item) is bytes  # send(): framed already
+        if not batch:
+            if write_now and framed and not self.ping_due:
+                await self._write_through(item)  # the usual send(): nothing else to write
+                return
+            batch.started = time.perf_counter()
+        if framed:
+            batch.add_frame(item)
+        else:
+            batch.add(item)
+        if write_now:
+            await self._write_through()
+        else:
+            runner.flush_later(batch.started + MAX_AGE)  # leaves with the write under way
+
+    async def _wait_for_room(self) -> None:
+        runner, batch = self.runner, self.batch
+        assert runner is not None
+        while (batch.count >= self._queue_limit or batch.size >= MAX_BYTES) and not self.stopping:
             if self.writing or runner.wrote_this_turn():
                 await runner.wait_for_writer()
             else:
                 await self._write_through()
         if self.stopping:
             raise self._end_error()
-        if not batch:
-            batch.started = time.perf_counter()
-        batch.add(item)
-        if self.writing or runner.wrote_this_turn():
-            runner.flush_later(batch.started + MAX_AGE)  # leaves with the write under way
-            return
-        await self._write_through()
 
-    async def _write_through(self) -> None:
-        """Flush in the putter's task, which stop() can interrupt (a timeout, a departure)."""
-        with anyio.CancelScope() as self._putter_scope:
-            await self.flush()
-        self._putter_scope = None
+    async def _write_through(self, frame: bytes = b"") -> None:
+        """Flush (``frame`` first) in the putter's task, which stop() interrupts if the
+        write suspends (a timeout, a departure): the putter then raises the stream's end
+        error."""
+        runner = self.runner
+        assert runner is not None
+        if runner.loop is None:  # trio: a cancel scope, which stop() cancels
+            with anyio.CancelScope() as self._putter:
+                await self.flush(frame)
+            self._putter = None
+        else:
+            # No cancel scope per event: stop() cancels this task only when it is
+            # suspended in the write, and says so by clearing _putter.
+            self._putter = task = asyncio.current_task(runner.loop)
+            try:
+                await self.flush(frame)
+            except asyncio.CancelledError:
+                if self._putter is task or not self.stopping:
+                    raise  # not ours: the caller was cancelled
+                uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
+                if uncancel is not None and uncancel() > 0:
+                    raise  # cancelled by someone else as well
+                raise self._end_error() from None
+            finally:
+                self._putter = None
         if self.stopping and not self._completed():
             raise self._end_error()
 
     def push_nowait(self, item: Any) -> None:
-        if self.batch.count >= self._queue_limit or self.batch.full:
+        if self.batch.count >= self._queue_limit or self.batch.size >= MAX_BYTES:
             raise asyncio.QueueFull(f"EventQueue is full ({self.batch.count} items unsent)")
         if not self.batch:
             self.batch.started = time.perf_counter()

@@ -68,11 +68,11 @@ class EventQueue:
 
     async def put(self, item: Any) -> None:
         """Add ``item``; when the stream's writer is idle, write it before returning."""
-        self._check_open()
         consumer = self._consumer
-        if consumer is not None:
+        if consumer is not None and not self._closed:  # the usual put, with no more calls
             await consumer.push(item)
             return
+        self._check_open()
         while self._pending is not None and len(self._pending) >= self._maxsize:
             self._room = room = self._room or anyio.Event()
             await room.wait()

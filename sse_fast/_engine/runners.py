@@ -126,8 +126,13 @@ class AsyncioRunner(Parts):
             stream.kick()  # the queue's putters went on to other things, with events put
 
     def wrote(self) -> None:
-        if self.stream.putters_write:  # an EventQueue: later puts this turn are batched
-            self.turns_at_write = self.turn()
+        stream = self.stream
+        if stream.pump_waiting or not stream.pump_running:  # putters write: an EventQueue's
+            # Later puts this turn are batched, and the next turn's tick writes them.
+            if not self.tick_pending:
+                self.tick_pending = True
+                self.loop.call_soon(self._tick)
+            self.turns_at_write = self.turns
 
     def wrote_this_turn(self) -> bool:
         return self.tick_pending and self.turns == self.turns_at_write
@@ -161,8 +166,10 @@ class AsyncioRunner(Parts):
             event.set_result(None)
 
     def writer_done(self) -> None:
-        self.room_made()
-        self.wake_pump()  # a pump that waited for this write to end (a closed queue)
+        if self.writer_event is not None:
+            self.room_made()
+        if self.pump_wakeup is not None:
+            self.wake_pump()  # a pump that waited for this write to end (a closed queue)
 
     # ---------------------------------------------------------- the clock
 

@@ -11,6 +11,7 @@ period. See :mod:`.runners` for the per-backend parts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any
@@ -57,7 +58,7 @@ class EventStream(Pump, Writer):
         "_farewell_started",
         "_on_disconnect",
         "_pulled",
-        "_putter_scope",
+        "_putter",
         "_queue_limit",
         "_registered",
         "_send",
@@ -119,7 +120,8 @@ class EventStream(Pump, Writer):
         self.pump_running = False
         self._registered: Shutdown | None = None
         self._queue_limit = 0
-        self._putter_scope: anyio.CancelScope | None = None  # a put() writing
+        # A put() writing through: its task (asyncio) or its cancel scope (trio).
+        self._putter: asyncio.Task[Any] | anyio.CancelScope | None = None
         self.outcome: Outcome | None = None
         self.ending = False  # the end callback is under way
         self.body_ended = False  # the end callback was sent
@@ -221,8 +223,12 @@ class EventStream(Pump, Writer):
         """End the stream: stop every part, once."""
         if not self.stopping:
             self.stopping = True
-            if self._putter_scope is not None:
-                self._putter_scope.cancel()
+            putter = self._putter
+            if isinstance(putter, anyio.CancelScope):
+                putter.cancel()
+            elif putter is not None and putter is not asyncio.current_task():
+                self._putter = None  # tells the putter that the cancellation is ours
+                putter.cancel()
             if self.runner is not None:
                 self.runner.stop()
 

@@ -70,12 +70,16 @@ class Writer:
                 data = self.options.make_ping() + data
         return data
 
-    async def flush(self) -> None:
-        """Write the batch (and a due ping) until nothing is left; one writer at a time."""
+    async def flush(self, frame: bytes = b"") -> None:
+        """Write ``frame`` (an event's, made while the batch was empty and no ping was
+        due), then the batch and a due ping until nothing is left; one writer at a time."""
         if self.writing:
             return
         self.writing = True
         try:
+            if frame:
+                self.clock.writes += 1
+                await self.write(frame)
             while not self.stopping and (self.batch or self.ping_due):
                 await self.write(self.take())
         except Exception as exc:

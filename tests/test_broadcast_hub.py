@@ -171,15 +171,21 @@ class ReadHook(MemoryBackend):
         return stored if hook is None else hook(stored)
 
 
+async def behind_a_burst(broker: Broker) -> Subscription:
+    """Subscribed after event 2 of 10, with its replay 3..10 read, then 11..20 published."""
+    ids = [await broker.publish("t", f"e{n}") for n in range(1, 11)]
+    subscription = broker.subscribe("t", last_event_id=ids[1])
+    await subscription.open()
+    for n in range(11, 21):
+        await broker.publish("t", f"e{n}")
+    return subscription
+
+
 async def test_a_burst_between_replay_and_ring_is_read_from_the_backend() -> None:
     # The ring holds 4, the backend 100: events 11..16 leave the ring before the
     # subscriber has replayed 3..10, and must come from the backend, not be skipped.
     async with Broker(MemoryBackend(history=100), history=4, on_lag="disconnect") as broker:
-        ids = [await broker.publish("t", f"e{n}") for n in range(1, 11)]
-        subscription = broker.subscribe("t", last_event_id=ids[1])
-        await subscription.open()
-        for n in range(11, 21):
-            await broker.publish("t", f"e{n}")
+        subscription = await behind_a_burst(broker)
         recorder = Recorder(subscription)
         items = await recorder.until(18)
         assert described(items) == [str(seq) for seq in range(3, 21)]
@@ -189,11 +195,7 @@ async def test_a_burst_between_replay_and_ring_is_read_from_the_backend() -> Non
 
 async def test_a_burst_the_backend_no_longer_holds_gives_exactly_one_reset() -> None:
     async with Broker(MemoryBackend(history=8), history=4, on_lag="disconnect") as broker:
-        ids = [await broker.publish("t", f"e{n}") for n in range(1, 11)]
-        subscription = broker.subscribe("t", last_event_id=ids[1])
-        await subscription.open()
-        for n in range(11, 21):
-            await broker.publish("t", f"e{n}")
+        subscription = await behind_a_burst(broker)
         recorder = Recorder(subscription)
         await recorder.until(9)
         await broker.publish("t", "e21")
@@ -205,11 +207,7 @@ async def test_a_burst_the_backend_no_longer_holds_gives_exactly_one_reset() -> 
 async def test_a_ring_restart_during_the_burst_read_gives_only_the_restarts_reset() -> None:
     backend = ReadHook(history=100)
     async with Broker(backend, history=4, on_lag="disconnect") as broker:
-        ids = [await broker.publish("t", f"e{n}") for n in range(1, 11)]
-        subscription = broker.subscribe("t", last_event_id=ids[1])
-        await subscription.open()
-        for n in range(11, 21):
-            await broker.publish("t", f"e{n}")
+        subscription = await behind_a_burst(broker)
 
         def other_epoch_arrives(stored: list[StoredEvent]) -> list[StoredEvent]:
             backend.to_hub("t", "0000beef", 1, None, b"fresh")
@@ -222,7 +220,18 @@ async def test_a_ring_restart_during_the_burst_read_gives_only_the_restarts_rese
         assert items[-1].id == "0000beef.1"
 
 
-async def test_a_gap_wider_than_max_replay_resets_instead_of_buffering() -> None:
+@pytest.mark.parametrize(
+    ("hand_over", "expected"),
+    [
+        # 3, 4, 5 come live, 1 and 2 never: the gap outgrows max_replay while buffered.
+        ("live 3..5", ["reset:too_far:4", "5"]),
+        # The feed reconnects 5 behind: more than max_replay to read from history.
+        ("resync", ["reset:too_far:5"]),
+    ],
+)
+async def test_a_gap_wider_than_max_replay_resets_instead_of_buffering_or_reading_it(
+    hand_over: str, expected: list[str]
+) -> None:
     backend = HeldBackFeed(history=100)
     broker = Broker(backend, history=100, max_replay=2)
     async with broker, broker.subscribe("t") as subscription:
@@ -230,21 +239,12 @@ async def test_a_gap_wider_than_max_replay_resets_instead_of_buffering() -> None
             await broker.publish("t", f"e{n}")
         recorder = Recorder(subscription)
         await asyncio.sleep(0)
-        for delivery in backend.held[2:]:  # 3, 4, 5: 1 and 2 never come live
-            backend.to_hub(*delivery)
-        items = await recorder.until(2)
-        assert described(items) == ["reset:too_far:4", "5"]
-
-
-async def test_a_resync_further_behind_than_max_replay_resets() -> None:
-    backend = HeldBackFeed(history=100)
-    broker = Broker(backend, history=100, max_replay=2)
-    async with broker, broker.subscribe("t") as subscription:
-        for n in range(1, 6):
-            await broker.publish("t", f"e{n}")
-        recorder = Recorder(subscription)
-        backend.resync_hub()
-        assert described(await recorder.until(1)) == ["reset:too_far:5"]
+        if hand_over == "resync":
+            backend.resync_hub()
+        else:
+            for delivery in backend.held[2:]:
+                backend.to_hub(*delivery)
+        assert described(await recorder.until(len(expected))) == expected
 
 
 async def test_a_backend_restarted_meanwhile_resets_at_its_new_epoch() -> None:

@@ -276,3 +276,38 @@ async def test_an_async_iterable_that_is_not_its_own_iterator_is_streamed_and_cl
     await run(Feed(), transport)
     assert transport.body == b"data: a\n\ndata: b\n\n"
     assert closed == [True]
+
+
+async def endless(closed: list[bool]) -> AsyncIterator[str]:
+    try:
+        yield "a"
+        await anyio.sleep_forever()
+    finally:
+        closed.append(True)
+
+
+async def test_a_failing_background_task_ends_the_stream_and_is_raised() -> None:
+    async def background() -> None:
+        await anyio.sleep(0.01)
+        raise LookupError("the background task failed")
+
+    closed: list[bool] = []
+    transport = Transport()
+    stream = EventStream(endless(closed), ping=0, shutdown=Shutdown(), background=background)
+    with anyio.fail_after(5), pytest.raises(LookupError, match="background task failed"):
+        await stream.run(transport.send, transport.wait_disconnect)
+    assert closed == [True]
+    assert transport.body == b"data: a\n\n"
+
+
+async def test_a_failing_disconnect_watcher_ends_the_stream_and_is_raised() -> None:
+    async def broken_watcher() -> object:
+        await anyio.sleep(0.01)
+        raise ConnectionAbortedError("the server's receive() failed")
+
+    closed: list[bool] = []
+    transport = Transport()
+    stream = EventStream(endless(closed), ping=0, shutdown=Shutdown())
+    with anyio.fail_after(5), pytest.raises(ConnectionAbortedError, match="receive"):
+        await stream.run(transport.send, broken_watcher)
+    assert closed == [True]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from typing import Any
 
@@ -301,3 +302,54 @@ async def test_a_queue_without_a_stream_is_an_async_iterable() -> None:
 async def test_bad_maxsize_is_rejected(maxsize: Any) -> None:
     with pytest.raises(ValueError, match="maxsize"):
         EventQueue(maxsize=maxsize)
+
+
+async def test_without_a_stream_a_reader_waits_for_items_and_a_writer_for_room() -> None:
+    queue = EventQueue(maxsize=1)
+    await queue.put("a")
+    read: list[Any] = []
+    second_put = anyio.Event()
+
+    async def put_second() -> None:
+        await queue.put("b")
+        second_put.set()
+
+    async def read_all() -> None:
+        with contextlib.suppress(StopAsyncIteration):
+            while True:  # item by item: the test looks at what was read so far
+                read.append(await anext(queue))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(put_second)
+            await anyio.sleep(0.01)
+            assert not second_put.is_set()  # full: put() waits for the reader
+            group.start_soon(read_all)
+            await second_put.wait()
+            await anyio.sleep(0.01)
+            assert read == ["a", "b"]  # the reader now waits for a third
+            queue.close()
+            queue.close()  # a second close() changes nothing
+    assert read == ["a", "b"]
+
+
+async def test_a_put_waiting_for_room_goes_to_the_stream_that_takes_over() -> None:
+    queue, transport = EventQueue(maxsize=1), Transport()
+    await queue.put("early")
+    waiting_put_done = anyio.Event()
+
+    async def put_while_full() -> None:
+        await queue.put("waited")
+        waiting_put_done.set()
+
+    async def produce() -> None:
+        await waiting_put_done.wait()
+        queue.close()
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(put_while_full)
+            await anyio.sleep(0.01)
+            assert not waiting_put_done.is_set()
+            await stream_queue(queue, transport, produce)
+    assert transport.body == b"data: early\n\ndata: waited\n\n"

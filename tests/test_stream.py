@@ -428,7 +428,7 @@ class TestShutdown:
         assert not second.triggered
 
     @pytest.mark.needs_posix_signals
-    @pytest.mark.parametrize("anyio_backend", ["asyncio"])
+    @pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
     async def test_opt_in_signal_drain_chains_the_servers_handler_then_undoes_it(self) -> None:
         received: list[int] = []
 
@@ -477,3 +477,23 @@ def test_two_asyncio_runs_leave_no_stale_signal_chain() -> None:
         assert received == [signal.SIGTERM]  # one call: no layer per past loop
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_signal_drain_outside_the_main_thread_installs_nothing() -> None:
+    import asyncio
+    import threading
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    seen: list[object] = []
+
+    async def in_a_worker_thread() -> None:
+        with drain_on_signals() as shutdown:
+            seen.append((signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)))
+            shutdown.trigger()  # the only way to drain there: an explicit trigger
+            seen.append(shutdown.triggered)
+
+    worker = threading.Thread(target=asyncio.run, args=(in_a_worker_thread(),))
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert seen == [before, True]

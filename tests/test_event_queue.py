@@ -353,3 +353,19 @@ async def test_a_put_waiting_for_room_goes_to_the_stream_that_takes_over() -> No
             assert not waiting_put_done.is_set()
             await stream_queue(queue, transport, produce)
     assert transport.body == b"data: early\n\ndata: waited\n\n"
+
+
+async def test_a_second_stream_of_a_streamed_queue_is_refused_and_the_first_goes_on() -> None:
+    queue, transport, other = EventQueue(), Transport(), Transport()
+
+    async def produce() -> None:
+        await queue.put("one")
+        second = EventStream(queue, ping=0, shutdown=Shutdown())
+        with pytest.raises(RuntimeError, match="already streamed by another response"):
+            await second.run(other.send, other.wait_disconnect)
+        await queue.put("two")  # the first stream still owns the queue
+        queue.close()
+
+    assert await stream_queue(queue, transport, produce) is Outcome.COMPLETED
+    assert transport.body == b"data: one\n\ndata: two\n\n"
+    assert other.body == b""

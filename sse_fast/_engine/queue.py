@@ -130,8 +130,11 @@ class EventQueue:
         self._wake_all()  # a put() waiting for room goes to the consumer now
         return pending
 
-    def end(self, error: BaseException) -> None:
-        """The stream has ended: every later put raises ``error`` (a fresh copy)."""
+    def end(self, error: BaseException, consumer: _Consumer) -> None:
+        """The stream ``consumer`` has ended: every later put raises ``error`` (a fresh
+        copy). A stream refused because another one streams this queue leaves it alone."""
+        if self._consumer is not None and self._consumer is not consumer:
+            return
         self._ended = error
         self._closed = True
         self._wake_all()

@@ -169,7 +169,7 @@ class EventStream(Pump, Writer):
         finally:
             shutdown.unregister(self)
             if isinstance(self._source, EventQueue):
-                self._source.end(self._end_error())
+                self._source.end(self._end_error(), self)
         if self.timed_out:
             raise SendTimeoutError(f"a send did not complete within {self.options.send_timeout} s")
         if self.outcome is Outcome.DISCONNECTED and self._on_disconnect is not None:

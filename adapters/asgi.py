@@ -20,14 +20,25 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+import logging
+import socket
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 
 from sse_fast._framing import ServerSentEvent
-from sse_fast.stream import EventStream, Outcome, SendTimeoutError, Shutdown, current_shutdown
+from sse_fast.stream import (
+    EventStream,
+    Outcome,
+    SendTimeoutError,
+    Shutdown,
+    StreamOptions,
+    current_shutdown,
+    drain_on_signals,
+)
 
 __all__ = ["EventSourceApp", "Request", "SendTimeoutError", "last_event_id_of", "sse_headers"]
 
@@ -38,6 +49,7 @@ ASGISend = Callable[[Message], Awaitable[None]]
 
 MEDIA_TYPE = b"text/event-stream; charset=utf-8"
 _MAX_BODY = 1024 * 1024
+logger = logging.getLogger("sse_fast")
 
 
 def sse_headers(
@@ -116,12 +128,18 @@ class EventSourceApp:
     and ``X-Accel-Buffering: no`` (and ``Connection: keep-alive`` on HTTP/1.1), plus
     ``headers``. ``HEAD`` gets the headers only; methods other than ``methods`` get 405.
     A request body (POST streaming) is read before the handler runs, up to
-    ``max_body_size`` bytes (413 beyond), and given as ``request.body``.
+    ``max_body_size`` bytes (413 beyond), and given as ``request.body``. The handler
+    returns an iterable, an async iterable or an :class:`~sse_fast.EventQueue` of events
+    (anything else is a ``TypeError`` before the response starts), or ``None`` for 204.
 
-    The other options are those of :class:`sse_fast.stream.EventStream`: ``ping``,
-    ``ping_idle_only``, ``ping_message``, ``send_timeout``, ``sep``, ``shutdown``,
-    ``shutdown_grace_period``, ``farewell``. Used as the top-level app it also answers
-    the lifespan protocol, triggering the shutdown when the server stops.
+    The other options are those of :class:`sse_fast.stream.StreamOptions` (``ping``,
+    ``ping_idle_only``, ``ping_message``, ``send_timeout``, ``sep``,
+    ``shutdown_grace_period``, ``farewell``, ``thread_limiter``), checked here. Used as
+    the top-level app it answers the lifespan protocol: the lifespan shutdown triggers
+    ``shutdown`` (default: the event loop's :func:`~sse_fast.stream.current_shutdown`).
+    With ``drain_on_signals=True``, SIGINT and SIGTERM trigger it too, from lifespan
+    startup to shutdown: uvicorn runs the lifespan shutdown only after every connection
+    has closed, so this is what ends endless streams there when the server is stopped.
     """
 
     def __init__(
@@ -139,50 +157,41 @@ class EventSourceApp:
         shutdown: Shutdown | None = None,
         shutdown_grace_period: float = 0.0,
         farewell: ServerSentEvent | bytes | None = None,
+        thread_limiter: Any = None,
+        drain_on_signals: bool = False,
     ) -> None:
         self.handler = handler
-        # Checked once here, so a bad option fails at start-up rather than per request.
-        EventStream((), ping=ping, ping_message=ping_message, sep=sep, send_timeout=send_timeout)
-        self._options: dict[str, Any] = {
-            "ping": ping,
-            "ping_idle_only": ping_idle_only,
-            "ping_message": ping_message,
-            "send_timeout": send_timeout,
-            "sep": sep,
-            "shutdown_grace_period": shutdown_grace_period,
-            "farewell": farewell,
-        }
+        self.options = StreamOptions(
+            ping=ping,
+            ping_idle_only=ping_idle_only,
+            ping_message=ping_message,
+            send_timeout=send_timeout,
+            sep=sep,
+            shutdown_grace_period=shutdown_grace_period,
+            farewell=farewell,
+            thread_limiter=thread_limiter,
+        )
         self._headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
         ]
         self._methods = {m.upper() for m in methods} | {"HEAD"}
         self._max_body = max_body_size
         self.shutdown = shutdown
+        self.drain_on_signals = drain_on_signals
 
     async def __call__(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await serve_lifespan(receive, send, self.shutdown, signals=self.drain_on_signals)
         else:  # a websocket: refused before it is accepted
             await send({"type": "websocket.close", "code": 1008})
-
-    async def _lifespan(self, receive: Receive, send: ASGISend) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self._shutdown()  # chains the signal handlers early
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                self._shutdown().trigger()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
 
     def _shutdown(self) -> Shutdown:
         return self.shutdown if self.shutdown is not None else current_shutdown()
 
     async def _http(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
-        method = scope["method"]
+        method = str(scope["method"]).upper()
         if method not in self._methods:
             allow = ", ".join(sorted(self._methods)).encode()
             await _plain(send, 405, [(b"allow", allow)])
@@ -202,8 +211,8 @@ class EventSourceApp:
             body = await _read_body(receive, self._max_body)
             if body is _GONE:
                 return  # the client left mid-upload: a truncated body never reaches the handler
-            if body is None:
-                await _plain(send, 413)
+            if body is None:  # and the server must not read the rest of it
+                await _plain(send, 413, [(b"connection", b"close")])
                 return
         events = self.handler(Request(scope, body or b""))
         if inspect.isawaitable(events):
@@ -211,23 +220,48 @@ class EventSourceApp:
         if events is None:
             await _plain(send, 204)
             return
-        await stream_response(
-            scope, receive, send, events, self._headers, self._shutdown(), **self._options
-        )
+        stream = EventStream(events, options=self.options, shutdown=self._shutdown())
+        await stream_response(scope, receive, send, stream, self._headers)
+
+
+async def serve_lifespan(
+    receive: Receive, send: ASGISend, shutdown: Shutdown | None, *, signals: bool
+) -> None:
+    """Answer the ASGI lifespan protocol: its shutdown triggers ``shutdown`` (default:
+    the loop's ``current_shutdown()``); with ``signals``, so do SIGINT and SIGTERM."""
+    async with draining(shutdown, signals=signals):
+        while (await receive())["type"] != "lifespan.startup":
+            pass
+        await send({"type": "lifespan.startup.complete"})
+        while (await receive())["type"] != "lifespan.shutdown":
+            pass
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+@contextlib.asynccontextmanager
+async def draining(
+    shutdown: Shutdown | None = None, *, signals: bool = False
+) -> AsyncIterator[Shutdown]:
+    """Trigger ``shutdown`` (default: the loop's ``current_shutdown()``) when the block
+    ends; with ``signals``, SIGINT and SIGTERM trigger it during the block too."""
+    shutdown = shutdown if shutdown is not None else current_shutdown()
+    with drain_on_signals(shutdown) if signals else contextlib.nullcontext(shutdown):
+        try:
+            yield shutdown
+        finally:
+            shutdown.trigger()
 
 
 async def stream_response(
     scope: Scope,
     receive: Receive,
     send: ASGISend,
-    events: Any,
+    stream: EventStream,
     headers: Iterable[tuple[bytes, bytes]],
-    shutdown: Shutdown | None,
     *,
     status: int = 200,
-    **options: Any,
 ) -> Outcome:
-    """Send the response start, stream ``events`` through the engine, end the body."""
+    """Send the response start, run ``stream``, end the body (with its last events)."""
     await send(
         {"type": "http.response.start", "status": status, "headers": sse_headers(scope, headers)}
     )
@@ -235,25 +269,62 @@ async def stream_response(
     async def send_body(data: bytes) -> None:
         await send({"type": "http.response.body", "body": data, "more_body": True})
 
+    async def end_body(data: bytes) -> None:
+        await send({"type": "http.response.body", "body": data, "more_body": False})
+
     async def wait_disconnect() -> Message:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return message
 
-    stream = EventStream(events, shutdown=shutdown, **options)
     try:
-        outcome = await stream.run(send_body, wait_disconnect)
+        outcome = await stream.run(send_body, wait_disconnect, end=end_body)
+    except SendTimeoutError as exc:
+        await _release_frozen_client(send, exc)
+        return Outcome.DISCONNECTED
     except anyio.get_cancelled_exc_class():
-        with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-            await _end_body(send)  # cancelled by the server: still end the body cleanly
+        if not stream.body_ended:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(1):
+                await _end_body(send)  # cancelled by the server: still end the body cleanly
         raise
-    if outcome is Outcome.SHUTDOWN:
+    if outcome is not Outcome.DISCONNECTED and not stream.body_ended:
         with anyio.move_on_after(1):  # a client that stopped reading must not hold shutdown
             await _end_body(send)
-    elif outcome is not Outcome.DISCONNECTED:
-        await _end_body(send)
     return outcome
+
+
+async def _release_frozen_client(send: ASGISend, exc: SendTimeoutError) -> None:
+    """A client stopped reading: abort its connection, so that the server frees its
+    buffers, where the server lets us reach the transport (uvicorn); one log line."""
+    transport = _transport_of(send)
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # a reset, so the kernel drops the unsent data too
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        await anyio.sleep(0)  # the server sees the connection lost before the app returns
+    logger.warning(
+        "%s; connection %s", exc, "aborted" if transport is not None else "left to the server"
+    )
+
+
+def _transport_of(send: Any, depth: int = 0) -> Any:
+    """The asyncio transport behind an ASGI ``send``: uvicorn's is a method of an object
+    with a ``transport``; middleware (Starlette's) wraps it in closures."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is not None and callable(getattr(transport, "abort", None)):
+        return transport
+    if depth < 6:
+        for cell in getattr(send, "__closure__", None) or ():
+            with contextlib.suppress(ValueError):  # an empty cell
+                value = cell.cell_contents
+                if callable(value) and value is not send:
+                    found = _transport_of(value, depth + 1)
+                    if found is not None:
+                        return found
+    return None
 
 
 async def _end_body(send: ASGISend) -> None:

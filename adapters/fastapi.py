@@ -55,6 +55,7 @@ __all__ = [
     "SendTimeoutError",
     "ServerSentEvent",
     "last_event_id",
+    "lifespan",
 ]
 
 ServerSentEvent = fastapi_sse.ServerSentEvent
@@ -62,6 +63,9 @@ ServerSentEvent = fastapi_sse.ServerSentEvent
 
 SendTimeoutError = starlette_adapter.SendTimeoutError
 last_event_id = starlette_adapter.last_event_id
+lifespan = starlette_adapter.lifespan
+"""``FastAPI(lifespan=lifespan(signals=True))``: open streams end when the app shuts down
+(with ``signals``, at once on SIGINT/SIGTERM: uvicorn would wait for them)."""
 LastEventID = Annotated[str, params.Depends(last_event_id)]
 """A path operation parameter: the request's ``Last-Event-ID`` as UTF-8 ("" if none)."""
 

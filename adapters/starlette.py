@@ -17,15 +17,26 @@ every difference.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+)
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
 import sse_fast
 from sse_fast._extras import install_hint
-from sse_fast.adapters.asgi import last_event_id_of, sse_headers, stream_response
-from sse_fast.stream import SendTimeoutError, current_shutdown
+from sse_fast.adapters.asgi import draining, last_event_id_of, sse_headers, stream_response
+from sse_fast.stream import EventStream, SendTimeoutError, Shutdown, StreamOptions, current_shutdown
 
 with install_hint("starlette", "sse_fast.adapters.starlette"):
     from starlette.background import BackgroundTask
@@ -41,6 +52,7 @@ __all__ = [
     "SendTimeoutError",
     "ServerSentEvent",
     "last_event_id",
+    "lifespan",
 ]
 
 DEFAULT_PING_INTERVAL = 15
@@ -54,6 +66,27 @@ def last_event_id(request: HTTPConnection) -> str:
     values as Latin-1, which turns a non-ASCII id into mojibake. This reads the raw bytes.
     """
     return last_event_id_of(request.scope)
+
+
+def lifespan(
+    shutdown: Shutdown | None = None, *, signals: bool = False
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A lifespan for ``Starlette(lifespan=...)`` (or FastAPI) that ends open streams.
+
+    When the app shuts down, ``shutdown`` (default: the event loop's
+    :func:`~sse_fast.stream.current_shutdown`, which every ``EventSourceResponse`` uses)
+    is triggered: each stream gets its grace period and ends cleanly. With ``signals``,
+    SIGINT and SIGTERM trigger it while the app runs (then handed to the server's own
+    handlers): uvicorn runs the lifespan shutdown only after every connection closed,
+    so with uvicorn this is what makes Ctrl-C end endless streams at once.
+    """
+
+    @contextlib.asynccontextmanager
+    async def run(app: Any) -> AsyncIterator[None]:
+        async with draining(shutdown, signals=signals):
+            yield
+
+    return run
 
 
 def _as_text(value: Any) -> Any:
@@ -101,6 +134,24 @@ class JSONServerSentEvent(ServerSentEvent):
 
 
 Content = AsyncIterable[Any] | Iterable[Any]
+
+
+@functools.lru_cache(maxsize=64)
+def _options(
+    sep: str,
+    ping: float,
+    factory: Callable[[], sse_fast.ServerSentEvent] | None,
+    send_timeout: float | None,
+    grace: float,
+) -> StreamOptions:
+    """Options shared by the responses built alike (most of an app's), checked once."""
+    return StreamOptions(
+        sep=sep,
+        ping=ping,
+        ping_message_factory=factory,
+        send_timeout=send_timeout,
+        shutdown_grace_period=grace,
+    )
 
 
 class EventSourceResponse(Response):
@@ -152,6 +203,23 @@ class EventSourceResponse(Response):
         self.shutdown_grace_period = shutdown_grace_period
         self.active = True
         self.init_headers(headers)
+        # Checked here, so that a bad option fails before the response starts.
+        self._options = self._stream_options()
+
+    def _stream_options(self) -> StreamOptions:
+        values = (
+            self.sep,
+            self.ping_interval,
+            self.ping_message_factory,
+            self.send_timeout,
+            self.shutdown_grace_period,
+        )
+        try:
+            return _options(*values)
+        except TypeError as exc:
+            if "unhashable" not in str(exc):
+                raise
+            return _options.__wrapped__(*values)  # an unhashable factory: not shared
 
     @property
     def ping_interval(self) -> float:
@@ -174,7 +242,7 @@ class EventSourceResponse(Response):
         user = [(k, v) for k, v in self.raw_headers if k != b"content-type"]
         media = [(k, v) for k, v in self.raw_headers if k == b"content-type"]
         headers = [*media, *user]
-        if scope["method"] == "HEAD":
+        if str(scope["method"]).upper() == "HEAD":
             await send(
                 {
                     "type": "http.response.start",
@@ -184,23 +252,22 @@ class EventSourceResponse(Response):
             )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         else:
+            options = self._options
+            if options.ping != (self.ping_interval or None) or options.send_timeout != (
+                self.send_timeout
+            ):
+                options = self._stream_options()  # changed since: checked again
+            stream = EventStream(
+                self.body_iterator,
+                options=options,
+                shutdown=current_shutdown(),
+                shutdown_event=self.shutdown_event,
+                on_disconnect=self.client_close_handler_callable,
+                background=self.data_sender_callable,
+            )
             try:
                 await stream_response(
-                    scope,
-                    receive,
-                    send,
-                    self.body_iterator,
-                    headers,
-                    current_shutdown(),
-                    status=self.status_code,
-                    sep=self.sep,
-                    ping=self.ping_interval,
-                    ping_message_factory=self.ping_message_factory,
-                    send_timeout=self.send_timeout,
-                    shutdown_event=self.shutdown_event,
-                    shutdown_grace_period=self.shutdown_grace_period,
-                    on_disconnect=self.client_close_handler_callable,
-                    background=self.data_sender_callable,
+                    scope, receive, send, stream, headers, status=self.status_code
                 )
             finally:
                 self.active = False

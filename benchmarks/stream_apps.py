@@ -6,6 +6,7 @@ event and then stays open (for the memory per idle connection).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,13 +34,24 @@ async def tokens(shape: str, n: int) -> AsyncIterator[str]:
             await anyio.lowlevel.checkpoint()
 
 
+async def paced(n: int) -> AsyncIterator[str]:
+    """``paced``: one event every 5 ms, its data the (system-wide) monotonic time at
+    which it was made, so that the client can tell how long it took to arrive."""
+    for _ in range(n):
+        yield f"{time.monotonic():.6f}"
+        await anyio.sleep(0.005)
+
+
 async def idle() -> AsyncIterator[str]:
     yield TOKEN
     await anyio.sleep_forever()
 
 
 def source(shape: str, query: Any) -> AsyncIterator[str]:
-    return idle() if shape == "idle" else tokens(shape, int(query.get("n", "1000")))
+    n = int(query.get("n", "1000"))
+    if shape == "paced":
+        return paced(n)
+    return idle() if shape == "idle" else tokens(shape, n)
 
 
 async def bare(scope: Any, receive: Any, send: Any) -> None:
@@ -53,8 +65,9 @@ async def bare(scope: Any, receive: Any, send: Any) -> None:
             "headers": [(b"content-type", b"text/event-stream")],
         }
     )
-    async for _ in source(shape, query):
-        await send({"type": "http.response.body", "body": FRAME, "more_body": True})
+    async for item in source(shape, query):
+        frame = f"data: {item}\n\n".encode() if shape == "paced" else FRAME
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -91,6 +91,42 @@ def events_per_second(port: int, path: str, events: int) -> float:
     return events / took
 
 
+def latencies(port: int, path: str, events: int) -> list[float]:
+    """Seconds from each event's making (its data) to its arrival, the last one included."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"GET {path}?n={events} HTTP/1.0\r\n\r\n".encode())
+        buffer, result = b"", []
+        while chunk := sock.recv(1 << 16):
+            arrived = time.monotonic()
+            buffer += chunk
+            *frames, buffer = buffer.split(b"\n\n")
+            for frame in frames:
+                _, _, data = frame.rpartition(b"data: ")
+                if data[:1].isdigit():
+                    result.append(arrived - float(data))
+    if len(result) != events:
+        raise RuntimeError(f"{path}: {len(result)} events, expected {events}")
+    return result
+
+
+def latency(
+    server: Server, contenders: list[str], events: int, repeat: int
+) -> dict[str, tuple[float, float]]:
+    """p50 and p99 per contender, in microseconds, over ``repeat`` interleaved runs."""
+    samples: dict[str, list[float]] = {}
+    with server() as (port, _):
+        for _ in range(repeat):
+            for contender in contenders:
+                samples.setdefault(contender, []).extend(
+                    latencies(port, f"/{contender}/paced", events)
+                )
+    result = {}
+    for contender, values in samples.items():
+        cuts = statistics.quantiles(values, n=100)
+        result[contender] = (cuts[49] * 1e6, cuts[98] * 1e6)
+    return result
+
+
 def throughput(
     server: Server, contenders: list[str], shapes: Iterable[str], events: int, repeat: int
 ) -> dict[tuple[str, str], float]:
@@ -151,6 +187,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument("--paced", type=int, default=400, help="events per latency run")
     args = parser.parse_args()
 
     rates = throughput(uvicorn, CONTENDERS, SHAPES, args.events, args.repeat)
@@ -168,6 +205,18 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(row) + f" | {ours / peer:.2f}x | {ours / bare:.2f}x |")
     starlette_ratio = rates["sse_fast-starlette", "fast"] / rates["sse-starlette", "fast"]
     print(f"\nsse_fast Starlette adapter vs sse-starlette, fastest shape: {starlette_ratio:.2f}x")
+
+    if args.paced:
+        lat = latency(uvicorn, CONTENDERS, args.paced, args.repeat)
+        print(f"\nLatency from yield to arrival, one event every 5 ms ({args.paced} events x "
+              f"{args.repeat}, last events included), microseconds\n")  # fmt: skip
+        print("| server | p50 | p99 | p50 vs bare | p99 vs bare |")
+        print("|---|---|---|---|---|")
+        bare50, bare99 = lat["bare"]
+        for contender in CONTENDERS:
+            p50, p99 = lat[contender]
+            versus = f"{p50 - bare50:+.0f} | {p99 - bare99:+.0f}"
+            print(f"| {contender} | {p50:.0f} | {p99:.0f} | {versus} |")
 
     if args.idle:
         print(f"\nServer memory per idle connection ({args.idle:,} open streams, RSS growth)\n")

@@ -37,8 +37,10 @@ def steps(request: Request) -> AsyncIterator[sse_fast.ServerSentEvent] | None:
     return events()
 
 
-# Heartbeat comments every 15 s keep proxies from closing an idle stream.
-app = EventSourceApp(steps, ping=15)
+# Heartbeat comments every 15 s keep proxies from closing an idle stream. With
+# drain_on_signals, Ctrl-C (SIGINT) or SIGTERM ends the open streams at once: uvicorn
+# itself would wait for them to finish before running the lifespan shutdown.
+app = EventSourceApp(steps, ping=15, drain_on_signals=True)
 
 
 if __name__ == "__main__":

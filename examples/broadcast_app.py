@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from sse_fast.adapters.starlette import lifespan as drain_streams
 from sse_fast.broadcast import Broker
 from sse_fast.broadcast.starlette import subscribe_response
 
@@ -86,7 +87,8 @@ async def answers(request: Request) -> Response:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    async with broker:
+    # The broker runs while the app does; Ctrl-C or SIGTERM ends the open streams at once.
+    async with drain_streams(signals=True)(app), broker:
         yield
         for task in list(generations):
             task.cancel()

@@ -25,9 +25,11 @@ from sse_fast.adapters.fastapi import (
     EventSourceRoute,
     LastEventID,
     ServerSentEvent,
+    lifespan,
 )
 
-app = FastAPI()
+# Ctrl-C or SIGTERM ends the open streams at once (uvicorn would wait for them).
+app = FastAPI(lifespan=lifespan(signals=True))
 app.router.route_class = EventSourceRoute
 
 

@@ -19,9 +19,10 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent
+from sse_fast.adapters.starlette import EventSourceResponse, JSONServerSentEvent, lifespan
 
-app = FastAPI()
+# Ctrl-C or SIGTERM ends the open streams at once (uvicorn would wait for them).
+app = FastAPI(lifespan=lifespan(signals=True))
 
 
 class Completion(BaseModel):

@@ -7,6 +7,7 @@ import to force the pure twin.
 """
 
 from ._decoder import Decoder
+from ._engine.queue import EventQueue
 from ._errors import EventTooLarge
 from ._framing import COMPILED, ServerSentEvent, encode, encode_many
 from ._json import encode_json, json_event
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COMPILED",
     "Decoder",
+    "EventQueue",
     "EventTooLarge",
     "ServerSentEvent",
     "__version__",

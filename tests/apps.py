@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -78,6 +80,24 @@ def no_content(request: Request) -> None:
     return None
 
 
+def returns_text(request: Request) -> Any:
+    return "a str is not a stream of events"
+
+
+async def blocking_between_yields(request: Request) -> AsyncIterator[Any]:
+    """``?count`` events; before making the next one it blocks the event loop (as sync
+    work does) until the client has written the previous id to the file ``?seen``, or 3 s
+    have passed, and says in the next event whether the previous one had arrived."""
+    seen = Path(request.query["seen"])
+    arrived = "none yet"
+    for n in range(1, int(request.query.get("count", "3")) + 1):
+        yield sse_fast.ServerSentEvent(f"previous arrived: {arrived}", id=str(n))
+        deadline = time.monotonic() + 3
+        while str(n) not in seen.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        arrived = "yes" if str(n) in seen.read_text().split() else "no"
+
+
 def tasks() -> int:
     """How many tasks the server runs now (asyncio or trio)."""
     import asyncio
@@ -93,7 +113,7 @@ def tasks() -> int:
 FAREWELL = sse_fast.ServerSentEvent("server going away", event="bye")
 
 ROUTES: dict[str, EventSourceApp] = {
-    "/events": EventSourceApp(counting),
+    "/events": EventSourceApp(counting, drain_on_signals=True),  # also serves the lifespan
     "/ping": EventSourceApp(idle, ping=0.2),
     "/ping-idle": EventSourceApp(counting, ping=0.3, ping_idle_only=True),
     "/frozen": EventSourceApp(flood, ping=0, send_timeout=0.5),
@@ -101,6 +121,8 @@ ROUTES: dict[str, EventSourceApp] = {
     "/echo-id": EventSourceApp(echo_last_event_id),
     "/post": EventSourceApp(echo_body, methods=("POST",)),
     "/no-content": EventSourceApp(no_content),
+    "/returns-text": EventSourceApp(returns_text),
+    "/blocking": EventSourceApp(blocking_between_yields, ping=0),
 }
 
 
@@ -172,6 +194,10 @@ async def bad_id(request: StarletteRequest) -> adapter.EventSourceResponse:
     return adapter.EventSourceResponse([{"data": "x", "id": "1\n2"}])
 
 
+async def frozen(request: StarletteRequest) -> adapter.EventSourceResponse:
+    return adapter.EventSourceResponse(flood(Request(request.scope)), ping=0, send_timeout=0.5)
+
+
 async def stats(request: StarletteRequest) -> Any:
     from starlette.responses import JSONResponse
 
@@ -184,6 +210,7 @@ starlette_app = Starlette(
         Route("/theirs", theirs),
         Route("/endless", endless),
         Route("/bad-id", bad_id),
+        Route("/frozen", frozen),
         Route("/stats", stats),
     ]
 )

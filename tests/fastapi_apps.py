@@ -256,7 +256,7 @@ async def logged_resource() -> AsyncIterator[str]:
 
 def _build_drain_app() -> FastAPI:
     """``/forever`` never ends by itself; ``$FASTAPI_DRAIN_LOG`` gets what happened."""
-    drain_app = FastAPI()
+    drain_app = FastAPI(lifespan=sse_fast_sse.lifespan(signals=True))
     drain_app.router.route_class = sse_fast_sse.EventSourceRoute
     response_class = sse_fast_sse.EventSourceResponse.with_options(ping=0)
 

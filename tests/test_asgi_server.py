@@ -5,8 +5,10 @@ Every server kind runs with each framing twin (SSE_FAST_NO_EXTENSIONS in the ser
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -161,3 +163,68 @@ def test_method_not_allowed(server: Server) -> None:
         client.read_all()
     assert client.status == 405
     assert client.headers["allow"] == "GET, HEAD"
+
+
+def test_each_event_arrives_before_a_blocking_source_is_resumed(
+    server: Server, tmp_path: Path
+) -> None:
+    seen = tmp_path / "seen"
+    seen.write_text("")
+    with RawClient(server.port, f"/blocking?count=3&seen={seen}") as client:
+        for n in range(1, 4):
+            client.read_until(f"id: {n}\n".encode())
+            with seen.open("a") as file:
+                file.write(f"{n}\n")  # the source, blocked, waits for this
+        body = client.read_all()
+    assert body.count(b"previous arrived: yes") == 2
+    assert b"previous arrived: no\n" not in body
+
+
+def test_a_handler_returning_a_str_fails_before_the_response_starts(server: Server) -> None:
+    with RawClient(server.port, "/returns-text") as client:
+        client.read_all()
+    assert client.status == 500  # not a 200 streaming one event per character
+
+
+def test_oversized_post_body_gets_413_and_connection_close(server: Server) -> None:
+    headers = {"Content-Length": str(8 * 1024 * 1024).encode()}
+    client = RawClient(server.port, "/post", method="POST", headers=headers)
+    with client:
+        client.sock.sendall(b"x" * (2 * 1024 * 1024))  # more than max_body_size, not all
+        client.read_head()
+    assert client.status == 413
+    assert client.headers["connection"].lower() == "close"
+
+
+def server_holds_connection(server_port: int, client_port: int) -> bool:
+    """Whether the kernel still has the server's end of this connection (any state)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, remote = line.split()[1:3]
+            if (
+                int(local.split(":")[1], 16) == server_port
+                and int(remote.split(":")[1], 16) == client_port
+            ):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("app", ["apps:app", "apps:starlette_app"])
+def test_a_frozen_client_is_disconnected_and_its_buffers_freed_on_uvicorn(app: str) -> None:
+    with serve("uvicorn", app=app) as server:
+        finished = server.stats()["finished"]
+        clients = [RawClient(server.port, "/frozen", receive_buffer=4096) for _ in range(5)]
+        try:
+            for client in clients:
+                client.read_head()  # and then never read again
+            wait_for(lambda: server.stats()["finished"] >= finished + 5, timeout=5.0)
+            for client in clients:
+                port = client.sock.getsockname()[1]
+                wait_for(lambda port=port: not server_holds_connection(server.port, port), 3.0)
+        finally:
+            for client in clients:
+                client.close()
+        server.process.send_signal(signal.SIGTERM)
+        log = server.process.communicate(timeout=10)[1].decode()
+    assert "Traceback" not in log
+    assert log.count("a send did not complete within 0.5 s; connection aborted") == 5

@@ -74,6 +74,7 @@ def test_public_names() -> None:
     assert set(sse_fast.__all__) == {
         "COMPILED",
         "Decoder",
+        "EventQueue",
         "EventTooLarge",
         "ServerSentEvent",
         "__version__",

@@ -68,3 +68,25 @@ def test_generator_may_finish_cooperatively_before_the_grace_period_ends() -> No
         body = client.read_all(timeout=5)
         client.close()
     assert body.endswith(b"\n\n")  # ends on an event boundary, never mid-event
+
+
+@pytest.mark.parametrize("script", ["asgi_app.py", "fastapi_app.py", "demo/app.py"])
+def test_ctrl_c_ends_an_examples_open_streams_at_once(script: str) -> None:
+    from example_servers import run_example
+
+    path, end = {
+        "asgi_app.py": ("/?count=100&interval=5", b"\n\n"),
+        "fastapi_app.py": ("/prices?interval=5", b"\n\n"),
+        "demo/app.py": ("/events?interval=5", b"\r\n\r\n"),
+    }[script]
+    with run_example(script) as server:
+        client = RawClient(server.port, path)
+        try:
+            client.read_until(end)
+            start = time.monotonic()
+            server.process.send_signal(signal.SIGINT)
+            server.process.wait(10)
+            assert time.monotonic() - start < 2.0
+            assert client.read_all(timeout=5).endswith(end)  # a clean end of the body
+        finally:
+            client.close()

@@ -105,3 +105,48 @@ def test_last_event_id_is_read_as_utf8() -> None:
     assert request.headers["last-event-id"] != "évènement…"  # Starlette's Latin-1 view
     assert last_event_id(request) == "évènement…"
     assert last_event_id(StarletteRequest({"type": "http", "headers": []})) == ""
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"send_timeout": 0}, "send_timeout must be > 0"),
+        ({"shutdown_grace_period": -1}, "shutdown_grace_period must be >= 0"),
+        ({"ping": -1}, "ping interval must be >= 0"),
+    ],
+)
+def test_bad_options_fail_when_the_response_is_built(options: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EventSourceResponse(iter(["x"]), **options)
+
+
+@pytest.mark.parametrize("content", ["text", {"data": "x"}, b"data: x\r\n\r\n"])
+def test_content_that_is_not_a_stream_of_events_fails_before_the_response_starts(
+    content: Any,
+) -> None:
+    with (
+        client_for(EventSourceResponse(content)) as client,
+        pytest.raises(TypeError, match="iterable, an async iterable"),
+    ):
+        client.get("/")  # raised before http.response.start: the server answers 500
+
+
+def test_the_lifespan_helper_triggers_the_shutdown_and_undoes_its_signal_chain() -> None:
+    import signal
+
+    import anyio
+
+    from sse_fast.adapters.starlette import lifespan
+    from sse_fast.stream import Shutdown
+
+    shutdown = Shutdown()
+    before = signal.getsignal(signal.SIGTERM)
+
+    async def serve() -> None:
+        async with lifespan(shutdown, signals=True)(Starlette()):
+            assert signal.getsignal(signal.SIGTERM) is not before  # chained while serving
+            assert not shutdown.triggered
+        assert shutdown.triggered
+        assert signal.getsignal(signal.SIGTERM) is before
+
+    anyio.run(serve)

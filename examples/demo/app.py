@@ -189,7 +189,7 @@ app = Starlette(
         Route("/countdown", asgi.EventSourceApp(countdown)),
         Mount("/broadcast", routes=broadcast_app.routes),
     ],
-    lifespan=broadcast_app.lifespan,
+    lifespan=broadcast_app.lifespan,  # the broker, and Ctrl-C ends open streams at once
 )
 
 

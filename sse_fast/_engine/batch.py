@@ -1,0 +1,124 @@
+"""Items to frames: what a stream has made and not yet sent, and when to send it.
+
+A batch holds items as they come (framing is deferred, so that a burst is framed by one
+``encode_many`` call) and turns them into bytes when the writer takes them. It is
+bounded: past :data:`MAX_EVENTS` events or :data:`MAX_BYTES` bytes of data it is
+*full*, and whoever adds to it waits until the writer has taken it (backpressure).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._framing import ServerSentEvent, encode_many
+
+__all__ = ["MAX_AGE", "MAX_BYTES", "MAX_EVENTS", "Batch"]
+
+# What is ready together leaves in one write, up to this many events or bytes of data,
+# so that one write never holds much more than a socket buffer of one client's data.
+MAX_EVENTS = 256
+MAX_BYTES = 65536
+# A source that never pauses still gets its oldest buffered event written this soon.
+MAX_AGE = 0.005
+
+
+def _wrong_item(item: object) -> TypeError:
+    return TypeError(
+        f"cannot stream {type(item).__name__}: yield ServerSentEvent, str, dict, bytes "
+        "(already framed), a list of them, or an object whose type has __sse_frame__(sep)"
+    )
+
+
+class Batch:
+    """The items a stream made and has not sent yet, in order.
+
+    Accepted items: :class:`~sse_fast.ServerSentEvent`, ``str`` (an event with only
+    data), ``dict`` (the fields of an event), ``bytes`` (already framed, sent as they
+    are), a list or tuple of those, and any object whose *type* has a method
+    ``__sse_frame__(self, sep: str) -> bytes`` returning its frame (the broker's events:
+    framed once, the same bytes for every subscriber). Anything else is a ``TypeError``.
+    """
+
+    __slots__ = ("count", "has_bytes", "items", "sep", "size", "started")
+
+    def __init__(self, sep: str) -> None:
+        self.sep = sep
+        self.items: list[Any] = []
+        self.count = 0
+        self.size = 0  # about: the data of the events, not their framing
+        self.has_bytes = False
+        self.started = 0.0  # when the oldest item came (set by the stream)
+
+    def __bool__(self) -> bool:
+        return self.count != 0
+
+    @property
+    def full(self) -> bool:
+        return self.count >= MAX_EVENTS or self.size >= MAX_BYTES
+
+    def add(self, item: Any) -> None:
+        """Add one source item (checked here; framed when taken)."""
+        if type(item) is str:
+            self.items.append(item)
+            self.size += len(item)
+            self.count += 1
+        elif isinstance(item, ServerSentEvent):
+            self.items.append(item)
+            self.count += 1
+            if item.data is not None:
+                self.size += len(item.data)
+        else:
+            self._add_other(item)
+
+    def _add_other(self, item: Any) -> None:
+        if isinstance(item, str):
+            self.items.append(item)
+            self.size += len(item)
+        elif isinstance(item, bytes | bytearray | memoryview):
+            self._add_frame(bytes(item))
+            return
+        elif isinstance(item, dict):
+            event = ServerSentEvent(**item)
+            self.items.append(event)
+            self.size += 0 if event.data is None else len(event.data)
+        elif isinstance(item, list | tuple):
+            for part in item:
+                self.add(part)
+            return
+        else:
+            frame = getattr(type(item), "__sse_frame__", None)
+            if frame is None:
+                raise _wrong_item(item)
+            self._add_frame(frame(item, self.sep))
+            return
+        self.count += 1
+
+    def _add_frame(self, frame: bytes) -> None:
+        self.items.append(frame)
+        self.size += len(frame)
+        self.count += 1
+        self.has_bytes = True
+
+    def take(self) -> bytes:
+        """Everything in the batch as one buffer of frames; the batch is empty after."""
+        items = self.items
+        if not items:
+            return b""
+        self.items = []
+        self.count = self.size = 0
+        if not self.has_bytes:
+            return encode_many(items, self.sep)
+        self.has_bytes = False
+        pieces: list[bytes] = []
+        run: list[Any] = []
+        for item in items:
+            if type(item) is bytes:
+                if run:
+                    pieces.append(encode_many(run, self.sep))
+                    run = []
+                pieces.append(item)
+            else:
+                run.append(item)
+        if run:
+            pieces.append(encode_many(run, self.sep))
+        return b"".join(pieces)

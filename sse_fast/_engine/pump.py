@@ -1,0 +1,239 @@
+"""The pump: pulling a source, or serving an EventQueue, into the stream's batch.
+
+It runs in the task that called :meth:`EventStream.run` (an EventQueue's ``put`` runs
+in the putter's task). When the writer is idle it writes before the source is resumed;
+items made in a fast synchronous run of the source are buffered and leave together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._framing import ServerSentEvent, encode_many
+from .batch import MAX_AGE, Batch
+from .queue import EventQueue
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .options import StreamOptions
+    from .outcome import Outcome
+    from .runners import Runner
+
+__all__ = ["SLOW_STEP", "Pump", "check_source"]
+
+logger = logging.getLogger("sse_fast")
+_CLEANUP_TIMEOUT = 1.0
+
+# A step of the source that took this long is not part of a burst: write at once.
+SLOW_STEP = 0.00002
+
+
+def check_source(source: object) -> None:
+    """Raise ``TypeError`` unless ``source`` is something to stream events from."""
+    single = isinstance(source, str | bytes | bytearray | memoryview | dict | ServerSentEvent)
+    if single or hasattr(type(source), "__sse_frame__"):
+        raise TypeError(
+            f"expected the events as an iterable, an async iterable or an EventQueue, not "
+            f"{type(source).__name__}: wrap a single event in a list ([event])"
+        )
+    if not isinstance(source, AsyncIterable | Iterable | EventQueue):
+        raise TypeError(
+            "expected the events as an iterable, an async iterable or an EventQueue, not "
+            f"{type(source).__name__}"
+        )
+
+
+class _Step:
+    """Awaits one step of an async iterator and tells whether it suspended.
+
+    It drives the step's awaitable as ``await`` would (every value yielded to the event
+    loop and sent back), and calls ``on_suspend()`` when the step first yields to the
+    loop: that is when events buffered from a fast run of the source must be written.
+    """
+
+    __slots__ = ("next", "on_suspend", "suspended")
+
+    def __init__(self, next: Callable[[], Awaitable[Any]], on_suspend: Callable[[], None]) -> None:
+        self.next = next
+        self.on_suspend = on_suspend
+        self.suspended = False
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        self.suspended = False
+        step = self.next().__await__()
+        try:
+            signal = step.send(None)
+        except StopIteration as done:
+            return done.value
+        self.suspended = True
+        self.on_suspend()
+        while True:
+            try:
+                value = yield signal
+            except BaseException as exc:  # noqa: PERF203 (cancellation: the step's to handle)
+                try:
+                    signal = step.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    signal = step.send(value)
+                except StopIteration as done:
+                    return done.value
+
+
+class Pump:
+    """The source side of :class:`~.stream.EventStream` (a base class of it)."""
+
+    batch: Batch
+    options: StreamOptions
+    runner: Runner | None
+    writing: bool
+    ping_due: bool
+    stopping: bool
+    in_source: bool
+    pump_waiting: bool
+    error: BaseException | None
+    outcome: Outcome | None
+    _queue_limit: int
+    _pulled: Any
+    _putter_scope: anyio.CancelScope | None
+
+    if TYPE_CHECKING:
+        clock: Clock
+
+        async def flush(self) -> None: ...
+        async def write(self, data: bytes, *, last: bool = False) -> bool: ...
+        def kick(self) -> None: ...
+        def _end_error(self) -> BaseException: ...
+        def _completed(self) -> bool: ...
+
+    async def _pull(self, source: Any) -> None:
+        batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
+        assert runner is not None
+        step = _Step(source.__anext__, self._source_suspended)
+        sep = self.options.sep
+        first = True
+        while not self.stopping:
+            started = perf_counter()
+            self.in_source = True
+            try:
+                item = await step
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                self.error = exc  # raised by run() once what came before is sent
+                return
+            finally:
+                self.in_source = False
+            now = perf_counter()
+            if self.writing:  # a flusher is writing: it takes this too
+                if not batch:
+                    batch.started = now
+                batch.add(item)
+                if batch.full:
+                    await runner.wait_for_writer()
+                continue
+            write_now = first or step.suspended or now - started >= SLOW_STEP
+            first = False
+            if write_now and not batch and not self.ping_due and type(item) is str:
+                # One event after a pause: framed and written at once, no batch.
+                await self._write_one(encode_many([item], sep))
+                continue
+            if not batch:
+                batch.started = now
+            batch.add(item)
+            if write_now or batch.full or now - batch.started >= MAX_AGE:
+                await self.flush()
+
+    def _source_suspended(self) -> None:
+        """The source is waiting for something: what it made before leaves now."""
+        if self.batch and not self.writing:
+            self.kick()
+
+    async def _write_one(self, frame: bytes) -> None:
+        self.writing = True
+        try:
+            await self.write(frame)
+        finally:
+            self.writing = False
+        self.clock.writes += 1
+
+    async def _serve_queue(self, queue: EventQueue) -> None:
+        assert self.runner is not None
+        self._queue_limit = queue.maxsize
+        for item in queue.attach(self):
+            self.batch.add(item)
+        while not self.stopping:
+            if self.batch and not self.writing:
+                await self.flush()
+            elif queue.closed and not self.writing:
+                return
+            else:
+                self.pump_waiting = True
+                try:
+                    await self.runner.wait_pump()
+                finally:
+                    self.pump_waiting = False
+
+    # ------------------------------------------------------------ EventQueue, attached
+
+    async def push(self, item: Any) -> None:
+        runner = self.runner
+        assert runner is not None
+        batch = self.batch
+        while (batch.count >= self._queue_limit or batch.full) and not self.stopping:
+            if self.writing or runner.wrote_this_turn():
+                await runner.wait_for_writer()
+            else:
+                await self._write_through()
+        if self.stopping:
+            raise self._end_error()
+        if not batch:
+            batch.started = time.perf_counter()
+        batch.add(item)
+        if self.writing or runner.wrote_this_turn():
+            runner.flush_later(batch.started + MAX_AGE)  # leaves with the write under way
+            return
+        await self._write_through()
+
+    async def _write_through(self) -> None:
+        """Flush in the putter's task, which stop() can interrupt (a timeout, a departure)."""
+        with anyio.CancelScope() as self._putter_scope:
+            await self.flush()
+        self._putter_scope = None
+        if self.stopping and not self._completed():
+            raise self._end_error()
+
+    def push_nowait(self, item: Any) -> None:
+        if self.batch.count >= self._queue_limit or self.batch.full:
+            raise asyncio.QueueFull(f"EventQueue is full ({self.batch.count} items unsent)")
+        if not self.batch:
+            self.batch.started = time.perf_counter()
+        self.batch.add(item)
+        self.kick()
+
+    def source_closed(self) -> None:
+        if self.pump_waiting and self.runner is not None:
+            self.runner.wake_pump()
+
+    async def close_source(self) -> None:
+        """Close the source so its ``finally`` runs, even when we were cancelled; once."""
+        aclose = getattr(self._pulled, "aclose", None)
+        self._pulled = None
+        if aclose is None:
+            return
+        try:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_TIMEOUT):
+                await aclose()
+        except Exception as exc:
+            if self.error is None:
+                self.error = exc
+            else:  # the source's own error is the one raised; its cleanup's is logged
+                logger.error("the event source failed while closing", exc_info=exc)

@@ -1,0 +1,192 @@
+"""The per-backend parts of a stream: tasks, the timer, wake-ups.
+
+On asyncio (:class:`AsyncioRunner`): plain tasks and one ``TimerHandle``; a callback
+scheduled with ``call_soon`` counts the loop's turns, so the pump can tell a source that
+suspended from one that made items in a synchronous run, and buffered items are written
+as soon as the source suspends. On other backends (trio, :class:`AnyioRunner`): an anyio
+task group; the clock is a task sleeping in a cancel scope whose deadline is moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import math
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .anyio_runner import AnyioRunner
+from .parts import Parts, Pump, WaitDisconnect
+
+if TYPE_CHECKING:
+    from .stream import EventStream
+
+__all__ = ["AnyioRunner", "AsyncioRunner", "Runner", "runner_for"]
+
+# anyio imports its asyncio backend on first use (~50 ms): on the first stream of a fresh
+# worker that held back an event. It is imported with the engine instead.
+with contextlib.suppress(ImportError):
+    importlib.import_module("anyio._backends._asyncio")
+
+
+class AsyncioRunner(Parts):
+    __slots__ = (
+        "flusher",
+        "loop",
+        "pump_done",
+        "pump_wakeup",
+        "scope",
+        "stream",
+        "tasks",
+        "tick_pending",
+        "timer",
+        "timer_at",
+        "turns",
+        "turns_at_write",
+        "writer_event",
+    )
+
+    def __init__(self, stream: EventStream, loop: asyncio.AbstractEventLoop) -> None:
+        self.stream = stream
+        self.loop = loop
+        self.tasks: list[asyncio.Task[None]] = []
+        self.flusher: asyncio.Task[None] | None = None
+        self.scope: anyio.CancelScope | None = None
+        self.pump_done = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = math.inf
+        self.turns = 0
+        self.turns_at_write = -1
+        self.tick_pending = False
+        self.pump_wakeup: asyncio.Future[None] | None = None
+        self.writer_event: asyncio.Future[None] | None = None
+
+    async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
+        stream, loop = self.stream, self.loop
+        if wait_disconnect is not None:
+            self.tasks.append(loop.create_task(self.watch(wait_disconnect)))
+        if stream.background is not None:
+            self.tasks.append(loop.create_task(self.run_background(stream.background)))
+        stream.clock.start(loop.time())
+        if stream.shutdown_begun:
+            self.begin_grace()
+        self.arm()
+        try:
+            with anyio.CancelScope() as self.scope:
+                await pump()
+        finally:
+            self.pump_done = True
+            stream.stop()
+            if self.flusher is not None:
+                self.tasks.append(self.flusher)
+            pending = [task for task in self.tasks if not task.done()]
+            if pending:  # every part has ended (the source's finally ran) before we go on
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait(pending)
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.scope is not None and not self.pump_done:
+            self.scope.cancel()
+        for task in self.tasks:
+            task.cancel()
+        if self.flusher is not None:
+            self.flusher.cancel()
+        self.wake_pump()
+        self.room_made()
+
+    # ---------------------------------------------------------- turns of the loop
+
+    def turn(self) -> int:
+        """The loop's turn count, making sure the next turn is counted."""
+        if not self.tick_pending:
+            self.tick_pending = True
+            self.loop.call_soon(self._tick)
+        return self.turns
+
+    def _tick(self) -> None:
+        self.tick_pending = False
+        self.turns += 1
+        stream = self.stream
+        if stream.batch and not stream.writing and stream.pump_waiting:
+            stream.kick()  # the queue's putters went on to other things, with events put
+
+    def wrote(self) -> None:
+        if self.stream.pump_waiting:  # an EventQueue: later puts this turn are batched
+            self.turns_at_write = self.turn()
+
+    def wrote_this_turn(self) -> bool:
+        return self.tick_pending and self.turns == self.turns_at_write
+
+    def flush_later(self, at: float) -> None:
+        pass  # the next tick flushes (turn() was called before the source was resumed)
+
+    # ---------------------------------------------------------- wake-ups
+
+    def start_flusher(self) -> None:
+        if self.flusher is None or self.flusher.done():
+            self.flusher = self.loop.create_task(self.stream.flush())
+
+    async def wait_pump(self) -> None:
+        self.pump_wakeup = wakeup = self.loop.create_future()
+        await wakeup
+
+    def wake_pump(self) -> None:
+        wakeup, self.pump_wakeup = self.pump_wakeup, None
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    async def wait_for_writer(self) -> None:
+        if self.writer_event is None:
+            self.writer_event = self.loop.create_future()
+        await self.writer_event
+
+    def room_made(self) -> None:
+        event, self.writer_event = self.writer_event, None
+        if event is not None and not event.done():
+            event.set_result(None)
+
+    writer_done = room_made
+
+    # ---------------------------------------------------------- the clock
+
+    def arm(self) -> None:
+        at = math.inf if self.stream.stopping else self.stream.clock.next_check()
+        if at == self.timer_at:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer_at = at
+        self.timer = None if math.isinf(at) else self.loop.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
+        armed_for, self.timer_at, self.timer = self.timer_at, math.inf, None
+        self.stream.on_clock(self.loop.time(), armed_for)
+        if not self.stream.stopping:
+            self.arm()
+
+    def send_started(self) -> None:
+        clock = self.stream.clock
+        now = clock.send_started = self.loop.time()
+        if self.timer_at > now + clock.send_timeout:  # type: ignore[operator]
+            self.arm()
+
+    def begin_grace(self) -> None:
+        self.stream.clock.begin_grace(self.loop.time(), self.stream.options.shutdown_grace_period)
+        if not self.stream.stopping:
+            self.arm()
+
+
+Runner = AsyncioRunner | AnyioRunner  # the same duck-typed interface
+
+
+def runner_for(stream: EventStream) -> Runner:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # another backend: trio
+        return AnyioRunner(stream)
+    return AsyncioRunner(stream, loop)

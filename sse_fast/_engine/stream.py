@@ -1,0 +1,278 @@
+"""EventStream: one connection's events from a source to a transport.
+
+The caller's task runs the *pump*: it pulls the source (or serves an EventQueue) and,
+when the writer is idle, writes what the source made before resuming it. A step of the
+source that suspended or took a while is followed by a write at once; items made in a
+fast synchronous run are buffered and written together when the source suspends, when
+the batch is full, or once it is :data:`~.batch.MAX_AGE` old. One task waits for the
+client to leave; one timer (the clock) serves pings, the send timeout and the grace
+period. See :mod:`.runners` for the per-backend parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterable, Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from .batch import Batch
+from .clock import Clock, Due
+from .options import StreamOptions
+from .outcome import Outcome, SendTimeoutError
+from .pump import Pump, check_source
+from .queue import EventQueue
+from .runners import Runner, runner_for
+from .shutdown import Shutdown, current_shutdown
+from .threads import ThreadedSource
+from .writer import Send, Writer
+
+__all__ = ["EventStream", "Outcome", "SendTimeoutError", "check_source"]
+
+
+WaitDisconnect = Callable[[], Awaitable[object]]
+_CLEANUP_TIMEOUT = 1.0
+
+
+class EventStream(Pump, Writer):
+    """Streams events from ``source`` to a transport, with pings, timeouts and shutdown.
+
+    ``source`` is a sync or async iterable or an :class:`~sse_fast.EventQueue` of
+    :class:`~sse_fast.ServerSentEvent`, ``str`` (an event with only data), ``dict``
+    (the fields of an event), ``bytes`` (already framed), a list or tuple of those (sent
+    in one write), or objects whose type has ``__sse_frame__(sep) -> bytes``. A sync
+    iterable other than a list or tuple is stepped in worker threads.
+
+    ``options`` (a :class:`StreamOptions`, or its keyword arguments) are checked here.
+    ``shutdown`` (default: :func:`current_shutdown`) drains the stream; when it triggers,
+    ``shutdown_event.set()`` is called. ``on_disconnect(message)`` is awaited after the
+    source was closed because the client left. ``background()`` runs beside the stream
+    and is cancelled when it ends.
+    """
+
+    __slots__ = (
+        "_end",
+        "_farewell_started",
+        "_on_disconnect",
+        "_pulled",
+        "_putter_scope",
+        "_queue_limit",
+        "_send",
+        "_shutdown",
+        "_shutdown_event",
+        "_source",
+        "background",
+        "batch",
+        "body_ended",
+        "clock",
+        "disconnect_message",
+        "draining",
+        "ending",
+        "error",
+        "in_source",
+        "options",
+        "outcome",
+        "ping_due",
+        "pump_waiting",
+        "runner",
+        "shutdown_begun",
+        "stopping",
+        "timed_out",
+        "writing",
+    )
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        options: StreamOptions | None = None,
+        shutdown: Shutdown | None = None,
+        shutdown_event: Any = None,
+        on_disconnect: Callable[[object], Awaitable[object]] | None = None,
+        background: Callable[[], Awaitable[object]] | None = None,
+        **option_values: Any,
+    ) -> None:
+        check_source(source)
+        self.options = options = options if options is not None else StreamOptions(**option_values)
+        self._source = source
+        self._pulled: Any = None  # the async iterator being pulled, until closed
+        self._shutdown = shutdown
+        self._shutdown_event = shutdown_event
+        self._on_disconnect = on_disconnect
+        self.background = background
+        self.batch = Batch(options.sep)
+        self.clock = Clock(
+            options.ping, options.send_timeout, ping_idle_only=options.ping_idle_only
+        )
+        self.runner: Runner | None = None
+        self._send: Send | None = None
+        self._end: Send | None = None
+        self.writing = False
+        self.ping_due = False
+        self.stopping = False
+        self.in_source = False  # the pump is awaiting the source
+        self.pump_waiting = False  # the pump waits for a wake-up (queue, or the writer)
+        self._queue_limit = 0
+        self._putter_scope: anyio.CancelScope | None = None  # a put() writing
+        self.outcome: Outcome | None = None
+        self.ending = False  # the end callback is under way
+        self.body_ended = False  # the end callback was sent
+        self.error: BaseException | None = None
+        self.timed_out = False
+        self.shutdown_begun = False
+        self.draining = False  # the grace period is over: everything is being stopped
+        self._farewell_started = False
+        self.disconnect_message: object = None
+
+    # ------------------------------------------------------------ running
+
+    async def run(
+        self, send: Send, wait_disconnect: WaitDisconnect | None = None, *, end: Send | None = None
+    ) -> Outcome:
+        """Stream until the source ends, the client leaves or the server shuts down.
+
+        ``send(data)`` writes to the client and raises ``OSError`` once it has gone;
+        ``wait_disconnect()`` returns when the client has left. ``end(data)``, if given,
+        writes ``data`` and ends the body, in one write (used for the last events).
+        Raises :class:`SendTimeoutError` when a write stalls, and what the source raised
+        after sending what it made before.
+        """
+        shutdown = self._shutdown if self._shutdown is not None else current_shutdown()
+        self._send, self._end = send, end
+        self.runner = runner_for(self)
+        shutdown.register(self)
+        try:
+            await self.runner.run(self._pump, wait_disconnect)
+            if self.draining and self.outcome is None:
+                with anyio.move_on_after(_CLEANUP_TIMEOUT):  # the source made it; then bye
+                    await self._finish(shutting_down=True)
+        except anyio.get_cancelled_exc_class():
+            # The server cancelled us (its graceful-shutdown timeout ran out): the client
+            # still gets the farewell, on an event boundary, before we go.
+            if self.options.farewell and self.outcome is None and not self._farewell_started:
+                # A client that left meanwhile must not turn the cancellation into an
+                # OSError: the caller is owed its CancelledError.
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(_CLEANUP_TIMEOUT),
+                    contextlib.suppress(OSError),
+                ):
+                    await self._finish(shutting_down=True)
+            raise
+        finally:
+            shutdown.unregister(self)
+            if isinstance(self._source, EventQueue):
+                self._source.end(self._end_error())
+        if self.timed_out:
+            raise SendTimeoutError(f"a send did not complete within {self.options.send_timeout} s")
+        if self.outcome is Outcome.DISCONNECTED and self._on_disconnect is not None:
+            await self._on_disconnect(self.disconnect_message)
+        if self.error is not None:
+            raise self.error
+        return self.outcome or Outcome.SHUTDOWN
+
+    def _end_error(self) -> BaseException:
+        if self.timed_out:
+            return SendTimeoutError(f"a send did not complete within {self.options.send_timeout} s")
+        if self.outcome is Outcome.DISCONNECTED:
+            return ConnectionResetError("the client has disconnected")
+        if self.shutdown_begun:
+            return ConnectionResetError("the server is shutting down: the stream has ended")
+        return ConnectionResetError("the stream has ended")
+
+    def fail(self, exc: BaseException) -> None:
+        """One part of the stream failed: stop the rest; run() raises ``exc``."""
+        if self.error is None:
+            self.error = exc
+        self.stop()
+
+    def stop(self) -> None:
+        """End the stream: stop every part, once."""
+        if not self.stopping:
+            self.stopping = True
+            if self._putter_scope is not None:
+                self._putter_scope.cancel()
+            if self.runner is not None:
+                self.runner.stop()
+
+    def begin_shutdown(self) -> None:
+        """Called by :class:`Shutdown`: the grace period starts."""
+        if self.shutdown_begun:
+            return
+        self.shutdown_begun = True
+        if self._shutdown_event is not None:
+            self._shutdown_event.set()
+        if self.runner is not None:
+            self.runner.begin_grace()
+
+    def on_clock(self, now: float, armed_for: float) -> None:
+        """The timer fired: do what is due."""
+        if self.stopping:
+            return
+        due = self.clock.check(now, armed_for)
+        if due & Due.GRACE_OVER:
+            self.draining = True  # run() sends what is left and the farewell
+            self.stop()
+        elif due & Due.SEND_TIMEOUT:
+            self.timed_out = True
+            self.stop()
+        elif due & Due.PING:
+            self.ping_due = True
+            self.kick()
+
+    def _completed(self) -> bool:
+        return self.outcome is Outcome.COMPLETED
+
+    def _disconnected(self) -> None:
+        if self.outcome is None:
+            self.outcome = Outcome.DISCONNECTED
+        self.stop()
+
+    def kick(self) -> None:
+        """There is something to write: have it written now if nobody is writing."""
+        if self.writing or self.stopping or self.runner is None:
+            return
+        if self.pump_waiting:
+            self.runner.wake_pump()
+        else:
+            self.runner.start_flusher()
+
+    # ------------------------------------------------------------ the pump
+
+    async def _pump(self) -> None:
+        try:
+            await self._pump_source()
+        except Exception as exc:  # a bad item, a failed write: run() raises it
+            self.fail(exc)
+
+    async def _pump_source(self) -> None:
+        source = self._source
+        if isinstance(source, EventQueue):
+            await self._serve_queue(source)
+        elif isinstance(source, list | tuple):
+            for item in source:
+                self.batch.add(item)
+                if self.batch.full:
+                    await self.flush()
+        else:
+            if not isinstance(source, AsyncIterable):
+                source = ThreadedSource(iter(source), self.options.thread_limiter)
+            self._pulled = source
+            try:
+                await self._pull(source)
+            except Exception as exc:  # a bad item: raised by run(), before the source's own
+                if self.error is None:
+                    self.error = exc
+            finally:
+                await self.close_source()
+        await self._finish(shutting_down=self.shutdown_begun)
+
+    def take_unsent(self) -> bytes | None:
+        """The framed events not yet taken by the writer (``None`` once ending).
+
+        Removed when the aiohttp adapter moves to EventQueue.
+        """
+        if self.stopping or self.outcome is not None or self.draining:
+            return None
+        return self.take() if self.batch else b""

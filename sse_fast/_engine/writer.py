@@ -1,0 +1,127 @@
+"""The writer: the batch (and a due ping) to the transport, one write at a time.
+
+Whoever finds the writer idle writes: the pump, a putter, or (for what was buffered
+when the source suspended, and for pings) a short-lived flusher task.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from .batch import Batch
+from .clock import Clock
+from .outcome import Outcome
+
+if TYPE_CHECKING:
+    from .options import StreamOptions
+    from .runners import Runner
+
+__all__ = ["Writer", "is_disconnect"]
+
+Send = Callable[[bytes], Awaitable[None]]
+_DISCONNECT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ENOTCONN,
+                      errno.ESHUTDOWN, errno.ETIMEDOUT}  # fmt: skip
+
+
+def is_disconnect(exc: OSError) -> bool:
+    """ASGI servers raise an ``OSError`` of their own (no errno) once the client left;
+    another ``OSError`` (a full disk, too many files) is an error, raised as such."""
+    return isinstance(exc, ConnectionError) or exc.errno is None or exc.errno in _DISCONNECT_ERRNOS
+
+
+class Writer:
+    """The transport side of :class:`~.stream.EventStream` (a base class of it)."""
+
+    batch: Batch
+    clock: Clock
+    options: StreamOptions
+    runner: Runner | None
+    writing: bool
+    ping_due: bool
+    stopping: bool
+    ending: bool
+    body_ended: bool
+    outcome: Outcome | None
+    error: BaseException | None
+    _farewell_started: bool
+    _send: Send | None
+    _end: Send | None
+
+    if TYPE_CHECKING:
+
+        def stop(self) -> None: ...
+        def fail(self, exc: BaseException) -> None: ...
+        def _disconnected(self) -> None: ...
+
+    def take(self) -> bytes:
+        """The batch as bytes, after a due ping."""
+        data = self.batch.take() if self.batch else b""
+        if data:
+            self.clock.writes += 1
+            self.runner.room_made()  # type: ignore[union-attr]
+        if self.ping_due:
+            self.ping_due = False
+            if not (data and self.options.ping_idle_only):
+                data = self.options.make_ping() + data
+        return data
+
+    async def flush(self) -> None:
+        """Write the batch (and a due ping) until nothing is left; one writer at a time."""
+        if self.writing:
+            return
+        self.writing = True
+        try:
+            while not self.stopping and (self.batch or self.ping_due):
+                await self.write(self.take())
+        except Exception as exc:
+            self.fail(exc)
+        finally:
+            self.writing = False
+            if self.runner is not None:
+                self.runner.writer_done()
+
+    async def write(self, data: bytes, *, last: bool = False) -> bool:
+        """Send ``data`` (ending the body when ``last``); False if the client has gone."""
+        runner = self.runner
+        assert runner is not None
+        assert self._send is not None
+        if self.clock.send_timeout is not None:
+            runner.send_started()
+        try:
+            if last and self._end is not None:
+                self.ending = True  # the server may report the end as a disconnect
+                await self._end(data)
+                self.body_ended = True
+            elif data:
+                await self._send(data)
+        except OSError as exc:
+            if not is_disconnect(exc):
+                raise
+            self._disconnected()
+            return False
+        finally:
+            self.clock.send_started = None
+        runner.wrote()
+        return True
+
+    async def _finish(self, *, shutting_down: bool) -> None:
+        """The source is done (or cut off by shutdown): its last events leave now, with
+        the farewell when shutting down, then the end of the body."""
+        assert self.runner is not None
+        if not shutting_down:
+            while self.writing and not self.stopping:
+                await self.runner.wait_for_writer()
+            if self.stopping:
+                return
+        data = self.batch.take()
+        if self.error is not None:  # the body is not ended as if all went well
+            if data:
+                await self.write(data)
+            return
+        if shutting_down:
+            self._farewell_started = True
+            data += self.options.farewell
+        if await self.write(data, last=True):
+            self.outcome = Outcome.SHUTDOWN if shutting_down else Outcome.COMPLETED

@@ -1,0 +1,256 @@
+"""Engine behaviour that issue 10 and issue 12 found wrong, on an in-memory transport.
+
+Ordering is checked by what the transport had received when the source went on, not by
+wall time; the few timing bounds are generous.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import pytest
+from test_stream import Transport, no_slow_steps, run  # noqa: F401 (a fixture)
+
+import sse_fast
+from sse_fast.stream import EventStream, Outcome, Shutdown, StreamOptions
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def test_an_event_is_written_before_a_blocking_source_is_resumed() -> None:
+    transport = Transport()
+    seen_before_resuming: list[bytes] = []
+
+    async def blocking() -> AsyncIterator[str]:
+        for n in range(3):
+            yield str(n)
+            seen_before_resuming.append(transport.body)
+            time.sleep(0.01)  # synchronous work (a local model, a sync cursor) between yields
+
+    await run(blocking(), transport)
+    assert seen_before_resuming == [
+        b"data: 0\n\n",
+        b"data: 0\n\ndata: 1\n\n",
+        b"data: 0\n\ndata: 1\n\ndata: 2\n\n",
+    ]
+
+
+async def test_an_event_after_a_suspension_is_written_before_the_source_goes_on() -> None:
+    transport = Transport()
+    seen: list[bytes] = []
+
+    async def one_per_turn() -> AsyncIterator[str]:
+        for n in range(3):
+            await anyio.sleep(0.001)
+            yield str(n)
+            seen.append(transport.body)
+
+    await run(one_per_turn(), transport)
+    assert [body.count(b"data: ") for body in seen] == [1, 2, 3]
+
+
+class Ending(Transport):
+    """Records the call that ends the body apart from the other writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended_with: bytes | None = None
+
+    async def end(self, data: bytes) -> None:
+        self.ended_with = data
+
+
+async def run_with_end(source: Any, transport: Ending, **options: Any) -> Outcome:
+    options.setdefault("ping", 0)
+    stream = EventStream(source, shutdown=Shutdown(), **options)
+    return await stream.run(transport.send, transport.wait_disconnect, end=transport.end)
+
+
+@pytest.mark.usefixtures("no_slow_steps")
+async def test_the_last_events_and_the_end_of_the_body_leave_in_one_write() -> None:
+    transport = Ending()
+
+    async def finite() -> AsyncIterator[str]:
+        yield "first"
+        await anyio.sleep(0.01)
+        yield "second"
+        yield "last"
+
+    assert await run_with_end(finite(), transport) is Outcome.COMPLETED
+    assert transport.writes == [b"data: first\n\n", b"data: second\n\n"]
+    assert transport.ended_with == b"data: last\n\n"
+
+
+async def test_the_farewell_ends_the_body_in_the_same_write() -> None:
+    transport = Ending()
+    shutdown = Shutdown()
+    shutdown.trigger()
+
+    async def endless() -> AsyncIterator[str]:
+        await anyio.sleep_forever()
+        yield "never"
+
+    farewell = sse_fast.ServerSentEvent("bye")
+    stream = EventStream(endless(), ping=0, shutdown=shutdown, farewell=farewell)
+    assert await stream.run(transport.send, end=transport.end) is Outcome.SHUTDOWN
+    assert transport.ended_with == b"data: bye\n\n"
+
+
+@pytest.mark.parametrize(
+    ("returned", "name"),
+    [
+        ("text", "str"),
+        (b"data: x\n\n", "bytes"),
+        ({"data": "x"}, "dict"),
+        (sse_fast.ServerSentEvent("x"), "ServerSentEvent"),
+        (42, "int"),
+    ],
+)
+async def test_a_source_that_is_not_a_stream_of_events_is_a_type_error(
+    returned: Any, name: str
+) -> None:
+    with pytest.raises(TypeError, match=f"iterable, an async iterable or an EventQueue.*{name}"):
+        EventStream(returned)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"shutdown_grace_period": -1}, "shutdown_grace_period must be >= 0"),
+        ({"send_timeout": 0}, "send_timeout must be > 0"),
+        ({"farewell": "bye"}, "farewell must be a ServerSentEvent or framed bytes"),
+        ({"farewell": b"data: bye\n"}, "farewell bytes must end with a blank line"),
+        ({"ping_message": b": ping\n"}, "ping_message bytes must end with a blank line"),
+        ({"ping_message": b": ping\n\n", "sep": "\r\n"}, "ping_message bytes must end"),
+        ({"sep": "\n\n"}, "sep must be one of"),
+        ({"ping": "15"}, "ping must be a number of seconds"),
+    ],
+)
+async def test_bad_options_are_rejected_when_built(options: Any, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        StreamOptions(**options)
+
+
+async def test_a_blocked_loop_does_not_cut_off_a_healthy_client() -> None:
+    release = anyio.Event()
+
+    class Healthy(Transport):
+        async def send(self, data: bytes) -> None:
+            await release.wait()  # the client reads it as soon as the loop runs again
+            await super().send(data)
+
+    async def block_the_loop() -> None:
+        await anyio.sleep(0.02)  # the first send is in flight
+        time.sleep(0.6)  # a handler does synchronous work, 3x send_timeout
+        await anyio.sleep(0.02)
+        release.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(block_the_loop)
+        outcome, transport = await run(["a", "b"], Healthy(), send_timeout=0.2)
+    assert outcome is Outcome.COMPLETED
+    assert transport.body == b"data: a\n\ndata: b\n\n"
+
+
+async def test_an_idle_stream_with_a_send_timeout_has_no_wake_ups() -> None:
+    checks = 0
+
+    class Counted(EventStream):
+        def on_clock(self, now: float, armed_for: float) -> None:
+            nonlocal checks
+            checks += 1
+            super().on_clock(now, armed_for)
+
+    async def idle() -> AsyncIterator[str]:
+        yield "hello"
+        await anyio.sleep(0.3)
+
+    transport = Transport()
+    stream = Counted(idle(), ping=0, send_timeout=0.02, shutdown=Shutdown())
+    await stream.run(transport.send, transport.wait_disconnect)
+    assert checks <= 1  # not every send_timeout/4 = 5 ms
+
+
+async def test_when_the_stream_fails_and_the_sources_finally_too_the_first_is_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def failing() -> AsyncIterator[Any]:
+        try:
+            yield "a"
+            yield object()  # the stream fails on this item: a TypeError
+        finally:
+            raise RuntimeError("and the cleanup failed too")
+
+    with caplog.at_level(logging.ERROR, logger="sse_fast"), pytest.raises(TypeError):
+        await run(failing())
+    assert "and the cleanup failed too" in caplog.text
+
+
+class Interrupt(BaseException):
+    """Not an Exception: it must never be swallowed."""
+
+
+async def test_a_base_exception_from_the_source_propagates() -> None:
+    async def interrupted() -> AsyncIterator[str]:
+        yield "a"
+        raise Interrupt
+
+    error: BaseException | None = None
+    with anyio.fail_after(5):
+        try:
+            await run(interrupted())
+        except BaseException as exc:
+            error = exc
+    assert error is not None
+    assert contains(error, Interrupt)  # itself, or in trio's exception group
+
+
+def contains(error: BaseException, kind: type[BaseException]) -> bool:
+    inner = getattr(error, "exceptions", ())
+    return isinstance(error, kind) or any(contains(part, kind) for part in inner)
+
+
+async def test_an_os_error_from_send_that_is_not_a_disconnect_is_raised() -> None:
+    class DiskFull(Transport):
+        async def send(self, data: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        await run(["a"], DiskFull())
+
+
+async def test_a_server_specific_os_error_without_errno_is_a_disconnect() -> None:
+    class ClientDisconnected(OSError):
+        pass
+
+    class Gone(Transport):
+        async def send(self, data: bytes) -> None:
+            raise ClientDisconnected  # what ASGI servers raise once the client left
+
+    outcome, _ = await run(["a"], Gone())
+    assert outcome is Outcome.DISCONNECTED
+
+
+async def test_sync_sources_run_under_the_streams_own_thread_limiter() -> None:
+    limiter = anyio.CapacityLimiter(1)
+    borrowed: list[int] = []
+
+    def blocking() -> Iterator[str]:
+        for n in range(3):
+            borrowed.append(limiter.borrowed_tokens)
+            yield str(n)
+
+    _, transport = await run(blocking(), thread_limiter=limiter)
+    assert transport.body == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    assert borrowed == [1, 1, 1]
+    assert anyio.to_thread.current_default_thread_limiter().borrowed_tokens == 0

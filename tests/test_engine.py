@@ -254,3 +254,25 @@ async def test_sync_sources_run_under_the_streams_own_thread_limiter() -> None:
     assert transport.body == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
     assert borrowed == [1, 1, 1]
     assert anyio.to_thread.current_default_thread_limiter().borrowed_tokens == 0
+
+
+async def test_an_async_iterable_that_is_not_its_own_iterator_is_streamed_and_closed() -> None:
+    transport = Transport()
+    closed: list[bool] = []
+
+    class Feed:
+        """Like a broker Subscription: ``__aiter__`` returns a fresh generator."""
+
+        def __aiter__(self) -> AsyncIterator[str]:
+            return self._items()
+
+        async def _items(self) -> AsyncIterator[str]:
+            try:
+                yield "a"
+                yield "b"
+            finally:
+                closed.append(True)
+
+    await run(Feed(), transport)
+    assert transport.body == b"data: a\n\ndata: b\n\n"
+    assert closed == [True]

@@ -256,7 +256,11 @@ class EventStream(Pump, Writer):
                 if self.batch.full:
                     await self.flush()
         else:
-            if not isinstance(source, AsyncIterable):
+            if isinstance(source, AsyncIterable):
+                # An async iterable need not be its own iterator (a broker Subscription
+                # is not): pull from, and close, what __aiter__ gives.
+                source = source.__aiter__()
+            else:
                 source = ThreadedSource(iter(source), self.options.thread_limiter)
             self._pulled = source
             try:

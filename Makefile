@@ -8,7 +8,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi') \
            setup.py pyproject.toml constraints.txt
 
-.PHONY: install browser test lint typecheck pytest unit screenshot coverage bench annotate demo wheel clean
+.PHONY: install browser redis test lint typecheck pytest unit screenshot coverage bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,15 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
 
+# Debian's redis-server for the broker's Redis tests, installed when missing. Without it
+# they skip locally and fail under CI=true.
+redis:
+	@command -v redis-server >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends redis-server) || test "$$CI" != true
+
 # With coverage of the installed package (servers the tests start included); the floor
 # is fail_under in pyproject.toml's [tool.coverage.report].
-pytest: install browser
+pytest: install browser redis
 	rm -rf build/coverage && mkdir -p build/coverage
 	COVERAGE_FILE=$(CURDIR)/build/coverage/.coverage \
 		$(BIN)/pytest tests benchmarks --benchmark-disable --cov --cov-report=term
@@ -51,7 +57,7 @@ test: lint typecheck pytest
 # The fast tests: no browser, no root, no servers (conftest.py marks the tests that
 # start one `server`, and those under tests/e2e `browser`).
 unit: install
-	$(BIN)/pytest tests -m "not server and not browser"
+	$(BIN)/pytest tests -m "not server and not browser and not redis"
 
 # The README's screenshot: the browser test writes build/demo.png, copied on purpose.
 screenshot: install browser

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from sse_fast.broadcast import Backend, MemoryBackend
+from sse_fast.broadcast.redis import RedisBackend
 
 BackendFactory = Callable[..., Backend]
 
@@ -27,6 +28,18 @@ def memory(request: pytest.FixtureRequest) -> BackendFactory:
     return factory
 
 
+def redis(request: pytest.FixtureRequest) -> BackendFactory:
+    # The session's redis-server, under a key prefix of this test alone.
+    url = request.getfixturevalue("redis_session").url
+    prefix = request.getfixturevalue("redis_prefix")
+
+    def factory(*, history: int = 1000) -> Backend:
+        return RedisBackend.from_url(url, prefix=prefix, history=history, unwatch_linger=0.1)
+
+    return factory
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest], BackendFactory]] = {
     "memory": memory,
+    "redis": redis,
 }

@@ -6,14 +6,16 @@ import functools
 import importlib
 import os
 import re
+import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
 from broker_backends import BACKENDS, BackendFactory
 from hypothesis import settings
+from redis_server import RedisServer, redis_server
 from reference import Parsed, reference_parse
 from twins import EXPECT_PURE, TWINS, load_twin
 
@@ -47,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "compiled: needs the compiled twin (see EXPECT_PURE)")
     config.addinivalue_line("markers", "server: starts a server (left out by `make unit`)")
     config.addinivalue_line("markers", "browser: drives Chromium (left out by `make unit`)")
+    config.addinivalue_line(
+        "markers", "redis: needs redis-server (see tests/redis_server.py; left out by `make unit`)"
+    )
     for name, (_, reason) in PLATFORM_GUARDS.items():
         config.addinivalue_line("markers", f"{name}: skipped where the test cannot run: {reason}")
 
@@ -91,6 +96,26 @@ def decoding(request: pytest.FixtureRequest) -> SimpleNamespace:
     return SimpleNamespace(
         Decoder=decoder.Decoder, ServerSentEvent=load_twin(request.param).ServerSentEvent
     )
+
+
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; tests keep apart by :func:`redis_prefix`."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, free to be killed and restarted."""
+    with redis_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test uses."""
+    return f"t{secrets.token_hex(4)}"
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -314,8 +314,10 @@ async def test_stalled_subscribers_cost_no_memory_per_event(
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
-            for n in range(5000):
-                await broker.publish("t", f"payload {n}")
+            for start in range(0, 5000, 50):  # concurrent: over Redis they share round trips
+                await asyncio.gather(
+                    *(broker.publish("t", f"payload {n}") for n in range(start, start + 50))
+                )
             gc.collect()
             grown = tracemalloc.get_traced_memory()[0] - before
         finally:
@@ -391,10 +393,9 @@ async def test_a_subscription_is_a_source_for_the_engine(backend_factory: Backen
             await done.wait()
             return {"type": "http.disconnect"}
 
+        await sub.open()  # the handshake done: "three" comes after the head it read
         stream = EventStream(sub, ping=0, sep="\r\n", shutdown=Shutdown())
         running = asyncio.ensure_future(stream.run(send, disconnect))
-        while broker.topics == 0:
-            await asyncio.sleep(0.001)
         third = await broker.publish("t", "three")
         assert await running is Outcome.DISCONNECTED
         body = b"".join(sent)
@@ -406,7 +407,11 @@ async def test_a_subscription_is_a_source_for_the_engine(backend_factory: Backen
             ).encode()
         )
         assert first not in body.decode()
-        assert broker.topics == 0
+        # The departed stream's source was closed while cancelled: the topic is let go
+        # by the hub's own task, within a few turns of the loop.
+        with anyio.fail_after(2):
+            while broker.topics:
+                await asyncio.sleep(0)
 
 
 @pytest.mark.parametrize("topic", ["", "a b", "{tag}", "x*", "q?", "[a]", "t\n", "é", "a" * 201])

@@ -8,7 +8,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.pyi') \
            setup.py pyproject.toml
 
-.PHONY: install browser test lint typecheck pytest bench annotate demo wheel clean
+.PHONY: install browser test lint typecheck pytest compat bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,19 @@ browser:
 pytest: install browser
 	$(BIN)/pytest tests benchmarks --benchmark-disable
 
-test: lint typecheck pytest
+test: lint typecheck pytest compat
+
+# The peers' own test suites (sse-starlette 3.7.0, aiohttp-sse 3.0, sdists downloaded at
+# run time) against sse_fast's adapters; fails on a failure outside compat/compat_expected.py
+# or on a listed test that passes. Their test plugins go to build/compat/deps, on the path
+# only for these runs.
+COMPAT_DEPS := build/compat/deps
+$(COMPAT_DEPS)/.installed: compat/requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --no-deps --target $(COMPAT_DEPS) -r compat/requirements.txt
+	touch $@
+
+compat: install $(COMPAT_DEPS)/.installed
+	$(BIN)/python compat/run.py
 
 # A round of at least 0.2 ms: with the default, pytest-benchmark times a 40 ns call
 # once per round and mostly measures its own timer.

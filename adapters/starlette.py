@@ -364,7 +364,7 @@ class EventSourceResponse(Response):
     def _beside_stream(self, shutdown: Shutdown) -> Callable[[], Awaitable[None]] | None:
         """What runs beside the stream: ``data_sender_callable`` and an overridden
         ``_listen_for_exit_signal`` (whose return drains ``shutdown``)."""
-        parts: list[Callable[[], Awaitable[object]]] = []
+        parts: list[Callable[[], Coroutine[Any, Any, object]]] = []
         if self.data_sender_callable is not None:
             parts.append(self.data_sender_callable)
         if self._exit_signal_overridden():

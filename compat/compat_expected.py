@@ -96,6 +96,7 @@ _SSE = "tests/test_sse.py::TestEventSourceResponse::"
 _INTERRUPTED = _SSE + "test_send_whenInterrupted_thenClosesSuspendedGenerator"
 _ENCODING = _SSE + "test_stream_whenEncodingFails_thenClosesSuspendedGenerator"
 _MEMORY = _SSE + "test_send_whenClientDisconnectsWithMemoryChannel_thenProducerIsCancelledCleanly"
+_217 = "tests/test_issue217.py::"
 _STUCK = _217 + "test_send_whenInterruptedAndCleanupStuck_thenDeadlineCancelsCleanup"
 
 SSE_STARLETTE: dict[str, str] = {

@@ -130,12 +130,21 @@ def _item(item: Any) -> Any:
     """An item of the content as the engine takes it: numbers become their ``str()``
     (as sse-starlette formats them), in dicts too; a dict's ``sep`` is the response's.
     Anything else is left to the engine, which refuses what it cannot send."""
-    if type(item) is str or isinstance(item, bytes | sse_fast.ServerSentEvent):
+    kind = type(item)
+    if kind is dict:
+        # Per event: plain text fields and no sep (the common case) cost two lookups.
+        data = item.get("data")
+        ident = item.get("id")
+        if (
+            (data is None or type(data) is str)
+            and (ident is None or type(ident) is str)
+            and "sep" not in item
+        ):
+            return item
+        item = {k: _as_text(v) if k in ("data", "id") else v for k, v in item.items()}
+        item.pop("sep", None)
         return item
-    if isinstance(item, dict):
-        if "sep" in item or _is_number(item.get("data")) or _is_number(item.get("id")):
-            item = {k: _as_text(v) if k in ("data", "id") else v for k, v in item.items()}
-            item.pop("sep", None)
+    if kind is str or isinstance(item, bytes | sse_fast.ServerSentEvent | dict):
         return item
     if _is_number(item):
         return str(item)
@@ -150,7 +159,7 @@ async def _items_async(
     iterator = source.__aiter__()
     try:
         async for item in iterator:
-            yield _item(item)
+            yield item if type(item) is str else _item(item)
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:

@@ -76,6 +76,12 @@ async def call(
     return sent
 
 
+async def endless() -> AsyncIterator[Any]:
+    while True:
+        yield "x"
+        await anyio.sleep(0.01)
+
+
 def http(method: str = "GET") -> dict[str, Any]:
     return {"type": "http", "method": method, "headers": [], "http_version": "1.1"}
 
@@ -231,11 +237,6 @@ async def test_should_exit_drains_open_streams_and_sets_the_shutdown_event() -> 
 
 @pytest.mark.anyio
 async def test_a_stream_opened_while_should_exit_is_set_ends_at_once() -> None:
-    async def endless() -> AsyncIterator[Any]:
-        while True:
-            yield "x"
-            await anyio.sleep(0.01)
-
     AppStatus.should_exit = True
     sent = await call(EventSourceResponse(endless(), ping=0), http())
     assert sent[-1]["more_body"] is False
@@ -271,11 +272,6 @@ def test_disabled_automatic_drain_still_drains_on_should_exit() -> None:
 
 @pytest.mark.anyio
 async def test_an_overridden_exit_signal_drains_that_response() -> None:
-    async def endless() -> AsyncIterator[Any]:
-        while True:
-            yield "x"
-            await anyio.sleep(0.01)
-
     response = EventSourceResponse(endless(), ping=0)
 
     async def exit_soon() -> None:

@@ -301,7 +301,10 @@ class EventSourceResponse(Response):
     ends), ``client_close_handler_callable(message)`` is awaited when the client leaves.
     On server shutdown, ``shutdown_event`` is set, the content gets
     ``shutdown_grace_period`` seconds to finish, and the response ends cleanly: no
-    monkey-patching of the server and no process-wide flag is involved.
+    monkey-patching of the server and no process-wide flag is involved
+    (:class:`AppStatus` triggers the same by hand). ``cleanup_timeout`` bounds the closing
+    of a source that waits at a ``yield`` when the stream ends (``None``: no bound).
+    Headers: see :func:`_event_stream_headers`.
     """
 
     DEFAULT_PING_INTERVAL = DEFAULT_PING_INTERVAL
@@ -370,7 +373,7 @@ class EventSourceResponse(Response):
             type(self)._listen_for_exit_signal is not listen
         )
 
-    def _beside_stream(self, shutdown: Shutdown) -> Callable[[], Awaitable[None]] | None:
+    def _beside_stream(self, shutdown: Shutdown) -> Callable[[], Awaitable[object]] | None:
         """What runs beside the stream: ``data_sender_callable`` and an overridden
         ``_listen_for_exit_signal`` (whose return drains ``shutdown``)."""
         parts: list[Callable[[], Coroutine[Any, Any, object]]] = []
@@ -383,8 +386,8 @@ class EventSourceResponse(Response):
                 shutdown.trigger()
 
             parts.append(drain_on_exit_signal)
-        if not parts:
-            return None
+        if len(parts) < 2:
+            return parts[0] if parts else None
 
         async def run_all() -> None:
             async with anyio.create_task_group() as group:

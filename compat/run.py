@@ -35,6 +35,8 @@ TEST_TIMEOUT = 60
 class Peer:
     dist: str
     version: str
+    # The import name, which also names the sdist's file and folder (an old sdist's
+    # follow the distribution name instead: pass that).
     package: str
     # Files of the sdist besides tests/ that the run needs (the pytest settings).
     keep: tuple[str, ...] = ()

@@ -1,15 +1,18 @@
-"""The drop-in promise, checked from outside (issue 12).
+"""The drop-in promise, checked from outside (issue 12), and the job that checks it.
 
 The first programs of sse-starlette's README (its 0.5.1 sdist, downloaded at run time
 like the peers' suites of ``make compat``) run under uvicorn with only their import
-changed; and the README's difference tables are the expected failures of ``make compat``.
+changed; the README's difference tables are the expected failures of ``make compat``;
+and the pytest plugin of ``make compat`` fails a run that strays from its list.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import signal
+import subprocess
 import sys
 import tarfile
 import time
@@ -115,3 +118,57 @@ def test_readme_difference_tables_are_the_expected_failures() -> None:
     start = readme.index("<!-- compat tables: start -->\n") + len("<!-- compat tables: start -->\n")
     end = readme.index("<!-- compat tables: end -->")
     assert readme[start:end] == compat_run().tables(), "run: python compat/run.py --tables"
+
+
+# ---------------------------------------------------------------- the plugin's strictness
+
+SUITE = """\
+def test_passes():
+    pass
+
+def test_fails():
+    raise AssertionError("fails")
+"""
+
+
+def run_with_expected(tmp_path: Path, expected: dict[str, str]) -> tuple[int, str]:
+    """Run a two-test suite under ``compat_plugin`` with ``expected`` as the list."""
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "compat_expected.py").write_text(
+        f"EXPECTED = {{'sse-starlette': {expected!r}}}\nNOT_STRICT = frozenset()\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_suite.py").write_text(SUITE)
+    path = os.pathsep.join([str(tmp_path / "fake"), str(ROOT / "compat")])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "compat_plugin", "--compat-peer=sse-starlette",
+         "-p", "no:cacheprovider", "tests"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_the_plugin_passes_when_exactly_the_listed_tests_fail(tmp_path: Path) -> None:
+    status, output = run_with_expected(tmp_path, {"tests/test_suite.py::test_fails": "why"})
+    assert status == 0, output
+    assert "sse-starlette: 1 of 2 pass" in output
+
+
+def test_the_plugin_fails_on_a_failure_outside_the_list(tmp_path: Path) -> None:
+    status, output = run_with_expected(tmp_path, {})
+    assert status == 1, output
+
+
+def test_the_plugin_fails_when_a_listed_test_passes(tmp_path: Path) -> None:
+    expected = {"tests/test_suite.py::test_fails": "why", "tests/test_suite.py::test_passes": "x"}
+    status, output = run_with_expected(tmp_path, expected)
+    assert status == 1, output
+    assert "XPASS(strict)" in output
+
+
+def test_the_plugin_fails_when_a_listed_test_is_gone(tmp_path: Path) -> None:
+    expected = {"tests/test_suite.py::test_fails": "why", "tests/test_suite.py::test_gone": "x"}
+    status, output = run_with_expected(tmp_path, expected)
+    assert status != 0, output
+    assert "listed as expected failures but not collected" in output

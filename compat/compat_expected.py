@@ -35,8 +35,9 @@ RETRY_MESSAGE = (
     "accepted, not `retry argument must be int`"
 )
 LOGGER = (
-    "documented difference: the cleanup-deadline warning comes from the "
-    "`sse_fast.adapters.starlette` logger, not `sse_starlette.sse`"
+    "documented difference: the test counts WARNING and ERROR records of the "
+    "`sse_starlette.sse` logger (a cleanup deadline, a failing `finally`); sse_fast logs "
+    "under its own names"
 )
 READ_AHEAD = (
     "documented difference: the source runs ahead of a stalled send (the engine buffers "
@@ -45,10 +46,6 @@ READ_AHEAD = (
 NOT_AN_EVENT = (
     "documented difference: an item that is not an event, dict, str, bytes or number is "
     "a `TypeError`, not `str(item)`"
-)
-ENGINE_ERRORS = (
-    "engine: when the source's `finally` fails too, the first error must be the one "
-    "raised; a `BaseException` must propagate"
 )
 ENGINE_STALL = (
     "engine: a send stalled on the last frame must still notice a disconnect or a "
@@ -120,14 +117,18 @@ SSE_STARLETTE: dict[str, str] = {
     _INTERRUPTED + "[True-timeout]": LOGGER,
     _INTERRUPTED + "[True-disconnect]": READ_AHEAD,
     _INTERRUPTED + "[True-shutdown]": READ_AHEAD,
-    _ENCODING + "[True-unknown_field]": ENGINE_ERRORS,
-    _ENCODING + "[True-retry]": ENGINE_ERRORS,
-    _ENCODING + "[True-string]": ENGINE_ERRORS,
+    _INTERRUPTED + "[True-cancel]": LOGGER,
+    _INTERRUPTED + "[True-send_error]": LOGGER,
+    _ENCODING + "[True-unknown_field]": LOGGER,
+    _ENCODING + "[True-retry]": LOGGER,
+    _ENCODING + "[True-string]": LOGGER,
+    _STUCK + "[shutdown]": LOGGER,
+    _STUCK + "[send_error]": LOGGER,
+    _STUCK + "[cancel]": LOGGER,
     _INTERRUPTED + "[False-shutdown]": ENGINE_STALL,
     _MEMORY + "[0]": ENGINE_STALL,
     _MEMORY + "[1]": ENGINE_STALL,
     _MEMORY + "[10]": ENGINE_STALL,
-    _STUCK + "[shutdown]": ENGINE_STALL,
     _217 + "test_send_whenCleanupFinishesInTime_thenCompletesWithoutWarning[None]": ENGINE_STALL,
     _217 + "test_send_whenCleanupFinishesInTime_thenCompletesWithoutWarning[0.5]": ENGINE_STALL,
     _217 + "test_closingFrame_whenSendStalls_thenInterruptionEndsResponse[disconnect]": (
@@ -135,11 +136,7 @@ SSE_STARLETTE: dict[str, str] = {
     ),
     _217 + "test_closingFrame_whenSendStalls_thenInterruptionEndsResponse[shutdown]": ENGINE_STALL,
     _INTERRUPTED + "[False-send_error]": ENGINE_OSERROR,
-    _INTERRUPTED + "[True-send_error]": ENGINE_OSERROR,
-    _STUCK + "[send_error]": ENGINE_OSERROR,
     _INTERRUPTED + "[False-cancel]": ENGINE_CANCEL,
-    _INTERRUPTED + "[True-cancel]": ENGINE_CANCEL,
-    _STUCK + "[cancel]": ENGINE_CANCEL,
     "tests/test_issue167.py::TestIssue167ShutdownEvent::"
     "test_shutdownGracePeriod_whenNegative_thenRaisesValueError": ENGINE_OPTIONS,
 }  # fmt: skip
@@ -171,6 +168,6 @@ AIOHTTP_SSE: dict[str, str] = {
 }
 
 # Tests whose outcome depends on timing on a loaded machine: listed, but not strict.
-NOT_STRICT: frozenset[str] = frozenset({_MEMORY + "[0]"})
+NOT_STRICT: frozenset[str] = frozenset(_MEMORY + size for size in ("[0]", "[1]", "[10]"))
 
 EXPECTED: dict[str, dict[str, str]] = {"sse-starlette": SSE_STARLETTE, "aiohttp-sse": AIOHTTP_SSE}

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import weakref
 from collections.abc import (
     AsyncIterable,

@@ -12,6 +12,11 @@ from typing import Any
 
 import anyio
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
 from sse_fast.adapters.starlette import (
     AppStatus,
     EventSourceResponse,
@@ -20,10 +25,6 @@ from sse_fast.adapters.starlette import (
     ServerSentEvent,
     ensure_bytes,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.routing import Route
-from starlette.testclient import TestClient
 
 TIMEOUT = 5
 

@@ -1,6 +1,7 @@
 """``sse_starlette.sse``: sse_fast's names; anything else is a missing peer internal."""
 
 from _peer_internal import missing_names
+
 from sse_fast.adapters.starlette import (
     AppStatus,
     EventSourceResponse,

@@ -3,7 +3,10 @@
     python aiohttp_stream_apps.py --port 8080
 
 ``/<contender>/<shape>?n=N`` streams N W1 token events; ``/<contender>/idle`` sends one
-event and then stays open (for the memory per idle connection).
+event and then stays open (for the memory per idle connection). For
+aiohttp_departures.py, ``/ticks/<library>`` sends an event every 10 ms while the client is
+connected, and ``/flood/<library>`` 64 KiB events with a 1 s send timeout (``ours`` or
+``theirs``, aiohttp-sse).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp_sse
 from aiohttp import web
@@ -68,6 +72,26 @@ async def bare(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+def library(request: web.Request) -> Any:
+    return sse_response if request.match_info["library"] == "ours" else aiohttp_sse.sse_response
+
+
+async def ticks(request: web.Request) -> web.StreamResponse:
+    async with library(request)(request, sep="\n") as resp:
+        while resp.is_connected():
+            await resp.send(TOKEN)
+            await asyncio.sleep(0.01)
+    return resp  # type: ignore[no-any-return]
+
+
+async def flood(request: web.Request) -> web.StreamResponse:
+    chunk = "x" * 65536
+    async with library(request)(request, sep="\n", send_timeout=1) as resp:
+        while resp.is_connected():
+            await resp.send(chunk)
+    return resp  # type: ignore[no-any-return]
+
+
 ROUTES: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
     "sse_fast-send": sse_fast_send,
     "sse_fast-stream": sse_fast_stream,
@@ -84,6 +108,8 @@ def main() -> None:
     setup(app)
     for name, handler in ROUTES.items():
         app.router.add_get(f"/{name}/{{shape}}", handler)
+    app.router.add_get("/ticks/{library}", ticks)
+    app.router.add_get("/flood/{library}", flood)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=4096)
 
 

@@ -169,17 +169,22 @@ def idle_memory(server: Server, contender: str, connections: int) -> float:
 
 def benchmark_arguments(doc: str | None) -> argparse.Namespace:
     """``--events``, ``--repeat`` and ``--idle``; the open-files limit raised to fit."""
-    import resource
-
     parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle", type=int, default=1000)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < args.idle + 100:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.idle + 1000), hard))
+    allow_open_files(args.idle)
     return args
+
+
+def allow_open_files(connections: int) -> None:
+    """Raise this process's open-file limit for ``connections`` sockets (and some)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < connections + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, connections + 1000), hard))
 
 
 def main() -> None:

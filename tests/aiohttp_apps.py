@@ -133,13 +133,15 @@ async def frozen(request: web.Request) -> web.StreamResponse:
     error: BaseException | None = None
     try:
         async with adapter.sse_response(request, ping_interval=0, send_timeout=0.5) as resp:
-            while True:
-                await resp.send(chunk)
-    except BaseException as exc:
-        error = exc
-        raise
+            try:
+                while True:
+                    await resp.send(chunk)
+            except BaseException as exc:  # the block swallows a SendTimeoutError it logged
+                error = exc
+                raise
     finally:
         finished(error)
+    return resp
 
 
 async def frozen_iterable(request: web.Request) -> web.StreamResponse:

@@ -7,14 +7,24 @@ test_aiohttp_server.py.
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
+from servers import RawClient
 
 import sse_fast
-from sse_fast.adapters.aiohttp import EventSourceResponse, setup, sse_response, stream
+from sse_fast.adapters.aiohttp import (
+    EventSourceResponse,
+    SendTimeoutError,
+    setup,
+    sse_response,
+    stream,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -176,6 +186,133 @@ async def test_handler_cancellation_cancels_the_handler_and_the_stream() -> None
         await server.runner.cleanup()
 
 
+def test_a_finished_event_loop_is_not_kept_alive_by_its_streams() -> None:
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            await resp.send("ready")
+            await resp.wait()  # until the client leaves
+        return resp
+
+    async def one_stream() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        server = await serve(handler)
+        try:
+            reader, writer = await server.get()
+            await reader.readuntil(b"ready")
+            writer.close()
+            await asyncio.sleep(0.3)
+        finally:
+            await server.runner.cleanup()
+
+    asyncio.run(one_stream())
+    gc.collect()
+    assert loops[0]() is None
+
+
+async def test_clients_leaving_a_fast_send_loop_log_no_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clients = 30
+    finished: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            async with sse_response(request) as resp:
+                while resp.is_connected():
+                    await resp.send("tick")
+                    await asyncio.sleep(0.01)
+        finally:
+            finished.append("done")
+        return resp
+
+    server = await serve(handler)
+    try:
+        for _ in range(clients):
+            reader, writer = await server.get()
+            await reader.readuntil(b"tick")
+            await asyncio.sleep(0.005)
+            writer.close()
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(finished) < clients and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+    finally:
+        await server.runner.cleanup()
+    assert len(finished) == clients
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+
+
+@pytest.mark.parametrize("handler_cancellation", [False, True])
+async def test_a_frozen_client_gets_send_timeout_error_and_one_log_line(
+    handler_cancellation: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    raised: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+    escaped: list[BaseException] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            async with sse_response(request, send_timeout=0.3) as resp:
+                try:
+                    while True:
+                        await resp.send("x" * 65536)
+                except BaseException as exc:
+                    raised.set_result(exc)
+                    raise
+        except BaseException as exc:  # the timeout was logged: the block swallows it
+            escaped.append(exc)
+            raise
+        return resp
+
+    server = await serve(handler, handler_cancellation=handler_cancellation)
+    client = RawClient(server.port, "/", receive_buffer=4096)  # and it never reads
+    try:
+        exc = await asyncio.wait_for(raised, 5)
+        await asyncio.sleep(0.1)
+    finally:
+        client.close()
+        await server.runner.cleanup()
+    assert type(exc) is SendTimeoutError
+    assert isinstance(exc, TimeoutError)
+    assert escaped == []
+    timeouts = [r for r in caplog.records if "send_timeout" in r.getMessage()]
+    assert len(timeouts) == 1
+    assert timeouts[0].exc_info is None
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_an_idle_send_stream_owns_no_task() -> None:
+    idle = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = EventSourceResponse(ping_interval=5, send_timeout=5)
+        await resp.prepare(request)
+        await resp.send("ready")
+        idle.set()
+        await release.wait()
+        resp.stop_streaming()
+        await resp.wait()
+        return resp
+
+    def ours(task: asyncio.Task[Any]) -> bool:
+        code = getattr(task.get_coro(), "cr_code", None)
+        return code is not None and "sse_fast" in code.co_filename
+
+    server = await serve(handler)
+    try:
+        reader, writer = await server.get()
+        await asyncio.wait_for(idle.wait(), 2)
+        await asyncio.sleep(0.05)
+        assert [task for task in asyncio.all_tasks() if ours(task)] == []
+        release.set()
+        assert await read_body(reader) == b"data: ready\r\n\r\n"
+        writer.close()
+    finally:
+        await server.runner.cleanup()
+
+
 async def test_app_shutdown_ends_open_streams_promptly() -> None:
     async def events() -> AsyncIterator[str]:
         yield "ready"
@@ -225,6 +362,32 @@ async def test_send_event_takes_sse_fast_events_and_comments() -> None:
 
     body = await body_of(handler)
     assert body == b"id: 1\ndata: a\nretry: 10\n\n: note\n\ndata: raw\n\n"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"id": "a\nb"}, "id must not contain line separators or null characters: 'a\\nb'"),
+        ({"id": "a\x00"}, "id must not contain line separators or null characters: 'a\\x00'"),
+        ({"event": "a\rb"}, "event must not contain line separators: 'a\\rb'"),
+    ],
+)
+async def test_bad_fields_are_refused_in_aiohttp_sse_s_words_with_the_value(
+    fields: dict[str, Any], message: str
+) -> None:
+    refused: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        async with sse_response(request) as resp:
+            try:
+                await resp.send("x", **fields)
+            except ValueError as exc:
+                refused.append(str(exc))
+            await resp.send("ok")
+        return resp
+
+    assert await body_of(handler) == b"data: ok\r\n\r\n"
+    assert refused == [message]
 
 
 def test_calls_before_prepare_are_refused() -> None:

@@ -537,13 +537,18 @@ async def test_a_subscribed_connection_that_stops_answering_is_replaced(
     ):  # fmt: skip
         with anyio.fail_after(20):
             await receiver.watch("t")
+            # One event first, so the recorder knows the epoch: an event published while
+            # the new connection's SUBSCRIBE is not yet confirmed is then read back on
+            # resync(), as the hub does.
+            await publisher.publish("t", None, b"before")
+            await recorder.wait_for(1)
             with redis.Redis.from_url(fresh_redis.url) as admin:
                 admin.client_pause(800)  # Redis holds every command, the PING too, unanswered
             while receiver.reconnects == 0:
                 await asyncio.sleep(0.02)
             await publisher.publish("t", None, b"after")
-            await recorder.wait_for(1)
-            assert recorder.data == [b"after"]
+            await recorder.wait_for(2)
+            assert recorder.data == [b"before", b"after"]
 
 
 async def test_watch_raises_broker_unavailable_when_redis_does_not_answer(

@@ -90,6 +90,9 @@ class _Step:
 class Pump:
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
 
+    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
+        __slots__ = ()
+
     batch: Batch
     options: StreamOptions
     runner: Runner | None
@@ -98,6 +101,7 @@ class Pump:
     stopping: bool
     in_source: bool
     pump_waiting: bool
+    pump_running: bool
     error: BaseException | None
     outcome: Outcome | None
     _queue_limit: int
@@ -164,13 +168,24 @@ class Pump:
             self.writing = False
         self.clock.writes += 1
 
-    async def _serve_queue(self, queue: EventQueue) -> None:
-        assert self.runner is not None
+    @property
+    def putters_write(self) -> bool:
+        """An EventQueue's puts write themselves: its pump waits, or has not started."""
+        return self.pump_waiting or not self.pump_running
+
+    def attach_queue(self, queue: EventQueue) -> None:
+        """Become ``queue``'s consumer (once): its items go straight into the batch."""
+        if self._queue_limit:
+            return
         self._queue_limit = queue.maxsize
         for item in queue.attach(self):
             self.batch.add(item)
+
+    async def _serve_queue(self, queue: EventQueue) -> None:
+        assert self.runner is not None
+        self.attach_queue(queue)
         while not self.stopping:
-            if self.batch and not self.writing:
+            if (self.batch or self.ping_due) and not self.writing:
                 await self.flush()
             elif queue.closed and not self.writing:
                 return

@@ -44,7 +44,7 @@ class EventQueue:
         if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 1:
             raise ValueError(f"maxsize must be an int >= 1: {maxsize!r}")
         self._maxsize = maxsize
-        self._pending: deque[Any] = deque()
+        self._pending: deque[Any] | None = None  # made when needed: most queues are attached
         self._consumer: _Consumer | None = None
         self._closed = False
         self._ended: BaseException | None = None
@@ -73,7 +73,7 @@ class EventQueue:
         if consumer is not None:
             await consumer.push(item)
             return
-        while len(self._pending) >= self._maxsize:
+        while self._pending is not None and len(self._pending) >= self._maxsize:
             self._room = room = self._room or anyio.Event()
             await room.wait()
             self._check_open()
@@ -89,13 +89,15 @@ class EventQueue:
         if self._consumer is not None:
             self._consumer.push_nowait(item)
             return
-        if len(self._pending) >= self._maxsize:
+        if self._pending is not None and len(self._pending) >= self._maxsize:
             raise asyncio.QueueFull(
                 f"EventQueue is full ({self._maxsize} items unsent): await put() to wait"
             )
         self._append(item)
 
     def _append(self, item: Any) -> None:
+        if self._pending is None:
+            self._pending = deque()
         self._pending.append(item)
         if self._got is not None:
             self._got.set()
@@ -123,8 +125,8 @@ class EventQueue:
         if self._consumer is not None:
             raise RuntimeError("this EventQueue is already streamed by another response")
         self._consumer = consumer
-        pending = list(self._pending)
-        self._pending.clear()
+        pending = list(self._pending or ())
+        self._pending = None
         self._wake_all()  # a put() waiting for room goes to the consumer now
         return pending
 
@@ -145,6 +147,7 @@ class EventQueue:
                 raise StopAsyncIteration
             self._got = got = self._got or anyio.Event()
             await got.wait()
+        assert self._pending is not None
         item = self._pending.popleft()
         if self._room is not None:
             self._room.set()

@@ -38,6 +38,7 @@ class AsyncioRunner(Parts):
         "pump_done",
         "pump_wakeup",
         "scope",
+        "started",
         "stream",
         "tasks",
         "tick_pending",
@@ -54,6 +55,7 @@ class AsyncioRunner(Parts):
         self.tasks: list[asyncio.Task[None]] = []
         self.flusher: asyncio.Task[None] | None = None
         self.scope: anyio.CancelScope | None = None
+        self.started = False
         self.pump_done = False
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
@@ -63,16 +65,24 @@ class AsyncioRunner(Parts):
         self.pump_wakeup: asyncio.Future[None] | None = None
         self.writer_event: asyncio.Future[None] | None = None
 
-    async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
+    def start(self) -> None:
+        """The timer and the background task; the pump may come later (EventStream.start)."""
+        if self.started:
+            return
+        self.started = True
         stream, loop = self.stream, self.loop
-        if wait_disconnect is not None:
-            self.tasks.append(loop.create_task(self.watch(wait_disconnect)))
         if stream.background is not None:
             self.tasks.append(loop.create_task(self.run_background(stream.background)))
         stream.clock.start(loop.time())
         if stream.shutdown_begun:
             self.begin_grace()
         self.arm()
+
+    async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
+        stream = self.stream
+        if wait_disconnect is not None:
+            self.tasks.append(self.loop.create_task(self.watch(wait_disconnect)))
+        self.start()
         try:
             with anyio.CancelScope() as self.scope:
                 await pump()
@@ -112,11 +122,11 @@ class AsyncioRunner(Parts):
         self.tick_pending = False
         self.turns += 1
         stream = self.stream
-        if stream.batch and not stream.writing and stream.pump_waiting:
+        if stream.batch and not stream.writing and stream.putters_write:
             stream.kick()  # the queue's putters went on to other things, with events put
 
     def wrote(self) -> None:
-        if self.stream.pump_waiting:  # an EventQueue: later puts this turn are batched
+        if self.stream.putters_write:  # an EventQueue: later puts this turn are batched
             self.turns_at_write = self.turn()
 
     def wrote_this_turn(self) -> bool:
@@ -150,7 +160,9 @@ class AsyncioRunner(Parts):
         if event is not None and not event.done():
             event.set_result(None)
 
-    writer_done = room_made
+    def writer_done(self) -> None:
+        self.room_made()
+        self.wake_pump()  # a pump that waited for this write to end (a closed queue)
 
     # ---------------------------------------------------------- the clock
 

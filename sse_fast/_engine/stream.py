@@ -23,7 +23,7 @@ from .options import StreamOptions
 from .outcome import Outcome, SendTimeoutError
 from .pump import Pump, check_source
 from .queue import EventQueue
-from .runners import Runner, runner_for
+from .runners import AsyncioRunner, Runner, runner_for
 from .shutdown import Shutdown, current_shutdown
 from .threads import ThreadedSource
 from .writer import Send, Writer
@@ -51,6 +51,7 @@ class EventStream(Pump, Writer):
     and is cancelled when it ends.
     """
 
+    # Thousands of idle streams per process: no instance dict.
     __slots__ = (
         "_end",
         "_farewell_started",
@@ -58,6 +59,7 @@ class EventStream(Pump, Writer):
         "_pulled",
         "_putter_scope",
         "_queue_limit",
+        "_registered",
         "_send",
         "_shutdown",
         "_shutdown_event",
@@ -74,6 +76,7 @@ class EventStream(Pump, Writer):
         "options",
         "outcome",
         "ping_due",
+        "pump_running",
         "pump_waiting",
         "runner",
         "shutdown_begun",
@@ -113,6 +116,8 @@ class EventStream(Pump, Writer):
         self.stopping = False
         self.in_source = False  # the pump is awaiting the source
         self.pump_waiting = False  # the pump waits for a wake-up (queue, or the writer)
+        self.pump_running = False
+        self._registered: Shutdown | None = None
         self._queue_limit = 0
         self._putter_scope: anyio.CancelScope | None = None  # a put() writing
         self.outcome: Outcome | None = None
@@ -138,10 +143,9 @@ class EventStream(Pump, Writer):
         Raises :class:`SendTimeoutError` when a write stalls, and what the source raised
         after sending what it made before.
         """
-        shutdown = self._shutdown if self._shutdown is not None else current_shutdown()
-        self._send, self._end = send, end
-        self.runner = runner_for(self)
-        shutdown.register(self)
+        shutdown = self._set_up(send, end)
+        assert self.runner is not None
+        self.pump_running = True
         try:
             await self.runner.run(self._pump, wait_disconnect)
             if self.draining and self.outcome is None:
@@ -171,6 +175,32 @@ class EventStream(Pump, Writer):
         if self.error is not None:
             raise self.error
         return self.outcome or Outcome.SHUTDOWN
+
+    def _set_up(self, send: Send, end: Send | None) -> Shutdown:
+        if self._registered is None:
+            self._send, self._end = send, end
+            self.runner = runner_for(self)
+            self._registered = self._shutdown if self._shutdown is not None else current_shutdown()
+            self._registered.register(self)
+        return self._registered
+
+    def start(self, send: Send, *, end: Send | None = None) -> None:
+        """Stream an EventQueue source with no task (asyncio): from now on each ``put``
+        writes itself, and the timer sends pings and times sends. :meth:`run` (with the
+        same ``send``) later waits for the end, closes the stream and reports it."""
+        if not isinstance(self._source, EventQueue):
+            raise TypeError("start() streams an EventQueue: await run() for other sources")
+        self._set_up(send, end)
+        if not isinstance(self.runner, AsyncioRunner):
+            raise RuntimeError("start() needs asyncio: await run() instead")
+        self.attach_queue(self._source)
+        self.runner.start()
+
+    def client_left(self) -> None:
+        """The transport reports that the client has gone (for servers that say so by a
+        callback rather than by a message to wait for)."""
+        if not self.ending:
+            self._disconnected()
 
     def _end_error(self) -> BaseException:
         if self.timed_out:
@@ -271,12 +301,3 @@ class EventStream(Pump, Writer):
             finally:
                 await self.close_source()
         await self._finish(shutting_down=self.shutdown_begun)
-
-    def take_unsent(self) -> bytes | None:
-        """The framed events not yet taken by the writer (``None`` once ending).
-
-        Removed when the aiohttp adapter moves to EventQueue.
-        """
-        if self.stopping or self.outcome is not None or self.draining:
-            return None
-        return self.take() if self.batch else b""

@@ -34,6 +34,9 @@ def is_disconnect(exc: OSError) -> bool:
 class Writer:
     """The transport side of :class:`~.stream.EventStream` (a base class of it)."""
 
+    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
+        __slots__ = ()
+
     batch: Batch
     clock: Clock
     options: StreamOptions

@@ -150,10 +150,6 @@ AIOHTTP_SSE: dict[str, str] = {
         "documented difference: the message is `ping_interval must be >= 0 (0 disables "
         "pings)`, not `ping interval must be positive`"
     ),
-    "tests/test_sse.py::test_with_timeout[0.1]": (
-        "engine: after a send timeout `send()` must raise `TimeoutError` whether or not "
-        "aiohttp cancels the handler"
-    ),
     "tests/test_sse.py::test_ping_timeout": (
         "documented difference: `sep` must be `\\r\\n`, `\\n` or `\\r` (the test fills the "
         "socket with a 10 MB separator)"
@@ -168,5 +164,10 @@ AIOHTTP_SSE: dict[str, str] = {
 
 # Tests whose outcome depends on timing on a loaded machine: listed, but not strict.
 NOT_STRICT: frozenset[str] = frozenset()
+# Listed tests that patch a peer internal sse_fast lacks and then may wait forever (the
+# patched lock is never taken): reported as expected failures without being run.
+NOT_RUN: frozenset[str] = frozenset(
+    {_SSE + "test_ping_whenConcurrentWithEvents_thenRespectsLocking"}
+)
 
 EXPECTED: dict[str, dict[str, str]] = {"sse-starlette": SSE_STARLETTE, "aiohttp-sse": AIOHTTP_SSE}

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from compat_expected import EXPECTED, NOT_STRICT
+from compat_expected import EXPECTED, NOT_RUN, NOT_STRICT
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,7 +42,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         reason = expected.get(item.nodeid)
         if reason is not None:
-            item.add_marker(pytest.mark.xfail(strict=item.nodeid not in NOT_STRICT, reason=reason))
+            strict = item.nodeid not in NOT_STRICT
+            run = item.nodeid not in NOT_RUN
+            item.add_marker(pytest.mark.xfail(strict=strict, reason=reason, run=run))
 
 
 class _Tally:

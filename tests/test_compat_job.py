@@ -135,7 +135,8 @@ def run_with_expected(tmp_path: Path, expected: dict[str, str]) -> tuple[int, st
     """Run a two-test suite under ``compat_plugin`` with ``expected`` as the list."""
     (tmp_path / "fake").mkdir()
     (tmp_path / "fake" / "compat_expected.py").write_text(
-        f"EXPECTED = {{'sse-starlette': {expected!r}}}\nNOT_STRICT = frozenset()\n"
+        f"EXPECTED = {{'sse-starlette': {expected!r}}}\n"
+        "NOT_STRICT = frozenset()\nNOT_RUN = frozenset()\n"
     )
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_suite.py").write_text(SUITE)

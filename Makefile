@@ -8,7 +8,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SOURCES := $(shell find sse_fast adapters -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi') \
            setup.py pyproject.toml constraints.txt
 
-.PHONY: install browser redis test lint typecheck pytest unit screenshot coverage bench annotate demo wheel clean
+.PHONY: install browser redis test lint typecheck pytest compat unit screenshot coverage bench annotate demo wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,20 @@ pytest: install browser redis
 	COVERAGE_FILE=$(CURDIR)/build/coverage/.coverage \
 		$(BIN)/pytest tests benchmarks --benchmark-disable --cov --cov-report=term
 
-test: lint typecheck pytest
+test: lint typecheck pytest compat
+
+# The peers' own test suites (sse-starlette 3.7.0, aiohttp-sse 3.0, FastAPI's SSE tests; sdists downloaded at
+# run time) against sse_fast's adapters; fails on a failure outside compat/compat_expected.py
+# or on a listed test that passes. Their test plugins go to build/compat/deps, on the path
+# only for these runs.
+COMPAT_DEPS := build/compat/deps
+$(COMPAT_DEPS)/.installed: compat/requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --no-deps --target $(COMPAT_DEPS) -r compat/requirements.txt
+	touch $@
+
+compat: install $(COMPAT_DEPS)/.installed
+	$(BIN)/python compat/run.py
+	$(BIN)/python compat/fastapi/run.py -q
 
 # The fast tests: no browser, no root, no servers (conftest.py marks the tests that
 # start one `server`, and those under tests/e2e `browser`).

@@ -57,18 +57,25 @@ def sse_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The response headers of an event stream, ``extra`` replacing defaults of that name.
 
+    Every header of ``extra`` is kept, several of one name too (``Set-Cookie``).
     ``Connection: keep-alive`` goes only on HTTP/1.1: it is forbidden in HTTP/2.
     """
-    headers = {
-        b"content-type": MEDIA_TYPE,
-        b"cache-control": b"no-store",
-        b"x-accel-buffering": b"no",
+    values: dict[bytes, list[bytes]] = {
+        b"content-type": [MEDIA_TYPE],
+        b"cache-control": [b"no-store"],
+        b"x-accel-buffering": [b"no"],
     }
     if scope.get("http_version") == "1.1":
-        headers[b"connection"] = b"keep-alive"
+        values[b"connection"] = [b"keep-alive"]
+    replaced: set[bytes] = set()
     for name, value in extra:
-        headers[name.lower()] = value
-    return list(headers.items())
+        name = name.lower()
+        if name in values and name not in replaced:
+            values[name] = [value]  # the default's place, the caller's value
+        else:
+            values.setdefault(name, []).append(value)
+        replaced.add(name)
+    return [(name, value) for name, named in values.items() for value in named]
 
 
 def last_event_id_of(scope: Scope) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import weakref
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -31,7 +32,9 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
+
+import anyio
 
 import sse_fast
 from sse_fast._extras import install_hint
@@ -42,21 +45,25 @@ with install_hint("starlette", "sse_fast.adapters.starlette"):
     from starlette.background import BackgroundTask
     from starlette.requests import HTTPConnection
     from starlette.responses import Response
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import Message, Receive, Scope, Send
 
 __all__ = [
+    "DEFAULT_CLEANUP_TIMEOUT",
     "DEFAULT_PING_INTERVAL",
     "DEFAULT_SEPARATOR",
+    "AppStatus",
     "EventSourceResponse",
     "JSONServerSentEvent",
     "SendTimeoutError",
     "ServerSentEvent",
+    "ensure_bytes",
     "last_event_id",
     "lifespan",
 ]
 
 DEFAULT_PING_INTERVAL = 15
 DEFAULT_SEPARATOR = "\r\n"
+DEFAULT_CLEANUP_TIMEOUT = 30.0
 
 
 def last_event_id(request: HTTPConnection) -> str:
@@ -89,11 +96,13 @@ def lifespan(
     return run
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _as_text(value: Any) -> Any:
     """sse-starlette formats numbers with str(); other non-text values are refused."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
+    return str(value) if _is_number(value) else value
 
 
 class ServerSentEvent(sse_fast.ServerSentEvent):
@@ -129,9 +138,130 @@ class JSONServerSentEvent(ServerSentEvent):
     __slots__ = ()
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        # No data (a comment only, say) is no data line, not "data: null".
+        text = (
+            None
+            if data is None
+            else json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        )
         super().__init__(text, **kwargs)
 
+
+# ------------------------------------------------------------ items as sse-starlette takes them
+
+
+def _item(item: Any) -> Any:
+    """An item as the engine takes it (the engine's ``convert``, called for items other
+    than ``str`` and events): numbers become their ``str()`` (as sse-starlette formats
+    them), in dicts too; a dict's ``sep`` is the response's. Anything else is left to
+    the engine, which refuses what it cannot send."""
+    if type(item) is dict:
+        # Per event: plain text fields and no sep (the common case) cost two lookups.
+        data = item.get("data")
+        ident = item.get("id")
+        if (
+            (data is None or type(data) is str)
+            and (ident is None or type(ident) is str)
+            and "sep" not in item
+        ):
+            return item
+        item = {k: _as_text(v) if k in ("data", "id") else v for k, v in item.items()}
+        item.pop("sep", None)
+        return item
+    return str(item) if _is_number(item) else item
+
+
+def ensure_bytes(data: Any, sep: str | None = None) -> bytes:
+    """One item of the content encoded as the response sends it (sse-starlette's helper).
+
+    ``bytes`` and ``memoryview`` pass as they are; ``str``, numbers and dicts are framed
+    with ``sep`` (default ``"\\r\\n"``); an event keeps its own ``sep``.
+    """
+    item = _item(data)
+    if isinstance(item, bytes | bytearray | memoryview):
+        return bytes(item)
+    if isinstance(item, ServerSentEvent):
+        return item.encode()
+    if isinstance(item, sse_fast.ServerSentEvent):
+        return item.encode(sep or DEFAULT_SEPARATOR)
+    if isinstance(item, str):
+        return sse_fast.encode(item, sep=sep or DEFAULT_SEPARATOR)
+    if isinstance(item, dict):
+        return ServerSentEvent(**item, sep=sep).encode()
+    raise TypeError(f"cannot encode {type(data).__name__}: give an event, dict, str or bytes")
+
+
+# ------------------------------------------------------------ AppStatus
+
+
+class _AppStatusType(type):
+    def __setattr__(cls, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "should_exit" and value:
+            cls._drain()  # type: ignore[attr-defined]
+
+
+class AppStatus(metaclass=_AppStatusType):
+    """sse-starlette's shutdown switch, driving sse_fast's :class:`~sse_fast.stream.Shutdown`.
+
+    ``AppStatus.should_exit = True`` drains every open stream as a server shutdown
+    does (``shutdown_event`` set, ``shutdown_grace_period``, then the end of the body),
+    sets ``should_exit_event`` when one is given, and streams opened while it stays
+    true drain at once. Set it from the event loop's thread. Tests reset it with
+    ``AppStatus.should_exit = False`` and ``AppStatus.should_exit_event = None``.
+    Nothing is patched into the server: :func:`lifespan` drains the streams when the
+    app shuts down (and on SIGINT/SIGTERM with ``signals=True``), unless
+    :meth:`disable_automatic_graceful_drain` was called, after which only
+    ``should_exit`` (or :meth:`handle_exit`) does.
+    """
+
+    should_exit: ClassVar[bool] = False
+    should_exit_event: ClassVar[Any] = None
+    enable_automatic_graceful_drain: ClassVar[bool] = True
+    original_handler: ClassVar[Callable[..., object] | None] = None
+    _shutdowns: ClassVar[weakref.WeakSet[Shutdown]] = weakref.WeakSet()
+    _exit_waiters: ClassVar[set[anyio.Event]] = set()
+
+    @staticmethod
+    def disable_automatic_graceful_drain() -> None:
+        """Let the server's shutdown leave the streams alone: only ``should_exit`` drains."""
+        AppStatus.enable_automatic_graceful_drain = False
+
+    @staticmethod
+    def enable_automatic_graceful_drain_mode() -> None:
+        """Undo :meth:`disable_automatic_graceful_drain`."""
+        AppStatus.enable_automatic_graceful_drain = True
+
+    @staticmethod
+    def handle_exit(*args: Any, **kwargs: Any) -> None:
+        """Drain the streams (unless disabled), then call ``original_handler`` if set."""
+        if AppStatus.enable_automatic_graceful_drain:
+            AppStatus.should_exit = True
+        if AppStatus.original_handler is not None:
+            AppStatus.original_handler(*args, **kwargs)
+
+    @classmethod
+    def _drain(cls) -> None:
+        if cls.should_exit_event is not None:
+            cls.should_exit_event.set()
+        for shutdown in list(cls._shutdowns):
+            shutdown.trigger()
+        for waiter in list(cls._exit_waiters):
+            waiter.set()
+
+    @classmethod
+    def _shutdown_for_stream(cls, private: bool = False) -> Shutdown:
+        """The stream's Shutdown: the loop's (drained by :func:`lifespan` and by
+        ``should_exit``), or with ``private`` or automatic drain disabled, its own."""
+        own = private or not cls.enable_automatic_graceful_drain
+        shutdown = Shutdown() if own else current_shutdown()
+        cls._shutdowns.add(shutdown)
+        if cls.should_exit:
+            shutdown.trigger()
+        return shutdown
+
+
+# ------------------------------------------------------------ the response
 
 Content = AsyncIterable[Any] | Iterable[Any]
 
@@ -143,6 +273,7 @@ def _options(
     factory: Callable[[], sse_fast.ServerSentEvent] | None,
     send_timeout: float | None,
     grace: float,
+    cleanup_timeout: float | None,
 ) -> StreamOptions:
     """Options shared by the responses built alike (most of an app's), checked once."""
     return StreamOptions(
@@ -151,6 +282,8 @@ def _options(
         ping_message_factory=factory,
         send_timeout=send_timeout,
         shutdown_grace_period=grace,
+        convert=_item,
+        cleanup_timeout=cleanup_timeout,
     )
 
 
@@ -165,11 +298,18 @@ class EventSourceResponse(Response):
     ends), ``client_close_handler_callable(message)`` is awaited when the client leaves.
     On server shutdown, ``shutdown_event`` is set, the content gets
     ``shutdown_grace_period`` seconds to finish, and the response ends cleanly: no
-    monkey-patching of the server and no process-wide flag is involved.
+    monkey-patching of the server and no process-wide flag is involved
+    (:class:`AppStatus` triggers the same by hand). ``cleanup_timeout`` bounds the closing
+    of a source that waits at a ``yield`` when the stream ends (``None``: no bound).
+    Headers are final when the response is built: the caller's ``Cache-Control`` (and
+    any other header) wins over ``no-store``; ``X-Accel-Buffering: no`` and
+    ``Connection: keep-alive`` (HTTP/1.1 only) are forced, since a buffered or closed
+    event stream does not work.
     """
 
     DEFAULT_PING_INTERVAL = DEFAULT_PING_INTERVAL
     DEFAULT_SEPARATOR = DEFAULT_SEPARATOR
+    DEFAULT_CLEANUP_TIMEOUT = DEFAULT_CLEANUP_TIMEOUT
 
     def __init__(
         self,
@@ -186,6 +326,7 @@ class EventSourceResponse(Response):
         client_close_handler_callable: Callable[[Any], Awaitable[None]] | None = None,
         shutdown_event: Any = None,
         shutdown_grace_period: float = 0,
+        cleanup_timeout: float | None = DEFAULT_CLEANUP_TIMEOUT,
     ) -> None:
         if sep is not None and sep not in ("\r\n", "\r", "\n"):
             raise ValueError(f"sep must be one of: \\r\\n, \\r, \\n, got: {sep!r}")
@@ -201,8 +342,10 @@ class EventSourceResponse(Response):
         self.client_close_handler_callable = client_close_handler_callable
         self.shutdown_event = shutdown_event
         self.shutdown_grace_period = shutdown_grace_period
+        self.cleanup_timeout = cleanup_timeout
         self.active = True
         self.init_headers(headers)
+        self.raw_headers = _event_stream_headers(self.raw_headers)
         # Checked here, so that a bad option fails before the response starts.
         self._options = self._stream_options()
 
@@ -213,6 +356,7 @@ class EventSourceResponse(Response):
             self.ping_message_factory,
             self.send_timeout,
             self.shutdown_grace_period,
+            self.cleanup_timeout,
         )
         try:
             return _options(*values)
@@ -220,6 +364,53 @@ class EventSourceResponse(Response):
             if "unhashable" not in str(exc):
                 raise
             return _options.__wrapped__(*values)  # an unhashable factory: not shared
+
+    @staticmethod
+    async def _listen_for_exit_signal() -> None:
+        """Return once ``AppStatus.should_exit`` is true.
+
+        sse-starlette's hook, kept for code that overrides it (tests simulate a server
+        shutdown so): when an override on the class or the instance returns, this
+        response drains as on a server shutdown. Without an override no task waits on
+        it: the server's shutdown reaches the stream directly.
+        """
+        if AppStatus.should_exit:
+            return
+        waiter = anyio.Event()
+        AppStatus._exit_waiters.add(waiter)
+        try:
+            await waiter.wait()
+        finally:
+            AppStatus._exit_waiters.discard(waiter)
+
+    def _exit_signal_overridden(self) -> bool:
+        listen = EventSourceResponse._listen_for_exit_signal
+        return "_listen_for_exit_signal" in vars(self) or (
+            type(self)._listen_for_exit_signal is not listen
+        )
+
+    def _beside_stream(self, shutdown: Shutdown) -> Callable[[], Awaitable[object]] | None:
+        """What runs beside the stream: ``data_sender_callable`` and an overridden
+        ``_listen_for_exit_signal`` (whose return drains ``shutdown``)."""
+        parts: list[Callable[[], Coroutine[Any, Any, object]]] = []
+        if self.data_sender_callable is not None:
+            parts.append(self.data_sender_callable)
+        if self._exit_signal_overridden():
+
+            async def drain_on_exit_signal() -> None:
+                await self._listen_for_exit_signal()
+                shutdown.trigger()
+
+            parts.append(drain_on_exit_signal)
+        if len(parts) < 2:
+            return parts[0] if parts else None
+
+        async def run_all() -> None:
+            async with anyio.create_task_group() as group:
+                for part in parts:
+                    group.start_soon(part)
+
+        return run_all
 
     @property
     def ping_interval(self) -> float:
@@ -237,33 +428,26 @@ class EventSourceResponse(Response):
         raise NotImplementedError("compression would hold events back; it is not supported")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Starlette put content-type (with charset) and any user headers in raw_headers;
-        # the event-stream headers replace their defaults, user values win otherwise.
-        user = [(k, v) for k, v in self.raw_headers if k != b"content-type"]
-        media = [(k, v) for k, v in self.raw_headers if k == b"content-type"]
-        headers = [*media, *user]
-        if str(scope["method"]).upper() == "HEAD":
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": sse_headers(scope, headers),
-                }
-            )
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if scope["type"] == "websocket":
+            send, receive = _websocket_denial(send, receive)
+        # Connection is added back for HTTP/1.1 only (it is forbidden in HTTP/2).
+        headers = [(k, v) for k, v in self.raw_headers if k != b"connection"]
+        if str(scope.get("method", "GET")).upper() == "HEAD":
+            await self._head(scope, send, headers)
         else:
             options = self._options
             if options.ping != (self.ping_interval or None) or options.send_timeout != (
                 self.send_timeout
             ):
                 options = self._stream_options()  # changed since: checked again
+            shutdown = AppStatus._shutdown_for_stream(private=self._exit_signal_overridden())
             stream = EventStream(
                 self.body_iterator,
                 options=options,
-                shutdown=current_shutdown(),
+                shutdown=shutdown,
                 shutdown_event=self.shutdown_event,
                 on_disconnect=self.client_close_handler_callable,
-                background=self.data_sender_callable,
+                background=self._beside_stream(shutdown),
             )
             try:
                 await stream_response(
@@ -273,3 +457,46 @@ class EventSourceResponse(Response):
                 self.active = False
         if self.background is not None:
             await self.background()
+
+    async def _head(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+        """Headers and an empty body; the content is never iterated. ``send_timeout``
+        bounds the whole response, as it bounds each write of a stream."""
+        with anyio.move_on_after(self.send_timeout) as timer:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": sse_headers(scope, headers),
+                }
+            )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if timer.cancelled_caught:
+            raise SendTimeoutError(f"a send did not complete within {self.send_timeout} s")
+
+
+def _event_stream_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The response's headers as sse-starlette sets them, visible before sending."""
+    forced = {b"x-accel-buffering": b"no", b"connection": b"keep-alive"}
+    headers = [(k, v) for k, v in raw if k not in forced]
+    if all(k != b"cache-control" for k, _ in headers):
+        headers.append((b"cache-control", b"no-store"))
+    headers.extend(forced.items())
+    return headers
+
+
+def _websocket_denial(send: Send, receive: Receive) -> tuple[Send, Receive]:
+    """``send`` and ``receive`` of a websocket scope, for the response used as a
+    WebSocket denial response (as Starlette's responses can be)."""
+
+    async def denial_send(message: Message) -> None:
+        if message["type"].startswith("http.response."):
+            message = {**message, "type": "websocket." + message["type"]}
+        await send(message)
+
+    async def denial_receive() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return {**message, "type": "http.disconnect"}
+        return message
+
+    return denial_send, denial_receive

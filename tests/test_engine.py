@@ -134,6 +134,8 @@ async def test_a_source_that_is_not_a_stream_of_events_is_a_type_error(
         ({"ping_message": b": ping\n\n", "sep": "\r\n"}, "ping_message bytes must end"),
         ({"sep": "\n\n"}, "sep must be one of"),
         ({"ping": "15"}, "ping must be a number of seconds"),
+        ({"cleanup_timeout": -1}, "cleanup_timeout must be >= 0"),
+        ({"convert": "str"}, "convert must be callable, not str"),
     ],
 )
 async def test_bad_options_are_rejected_when_built(options: Any, message: str) -> None:
@@ -311,3 +313,51 @@ async def test_a_failing_disconnect_watcher_ends_the_stream_and_is_raised() -> N
     with anyio.fail_after(5), pytest.raises(ConnectionAbortedError, match="receive"):
         await stream.run(transport.send, broken_watcher)
     assert closed == [True]
+
+
+async def test_convert_turns_an_adapters_own_items_into_events_and_leaves_text_alone() -> None:
+    converted: list[object] = []
+
+    def numbers_as_text(item: Any) -> Any:
+        converted.append(item)
+        return str(item) if isinstance(item, int) else item
+
+    items: list[Any] = ["a", 1, [2, sse_fast.ServerSentEvent("b")], {"data": "c"}]
+    _, transport = await run(items, convert=numbers_as_text)
+    assert transport.body == b"data: a\n\ndata: 1\n\ndata: 2\n\ndata: b\n\ndata: c\n\n"
+    assert converted == [1, [2, sse_fast.ServerSentEvent("b")], 2, {"data": "c"}]
+
+
+@pytest.mark.parametrize("cleanup_timeout", [0.05, None])
+async def test_cleanup_timeout_bounds_the_closing_of_a_source(
+    cleanup_timeout: float | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client stops reading, then leaves, while the source waits at a ``yield``."""
+    closed: list[str] = []
+
+    async def slow_cleanup() -> AsyncIterator[str]:
+        try:
+            for n in range(100_000):
+                yield str(n)
+        finally:
+            try:
+                await anyio.sleep(0.3)
+                closed.append("finished")
+            except anyio.get_cancelled_exc_class():
+                closed.append("cut short")
+                raise
+
+    transport = Transport(stall=True)
+
+    async def leave_soon() -> None:
+        await anyio.sleep(0.05)
+        transport.left.set()
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(leave_soon)
+            outcome, _ = await run(slow_cleanup(), transport, cleanup_timeout=cleanup_timeout)
+    assert outcome is Outcome.DISCONNECTED
+    assert closed == (["cut short"] if cleanup_timeout else ["finished"])
+    warned = any("cleanup_timeout" in record.getMessage() for record in caplog.records)
+    assert warned is bool(cleanup_timeout)

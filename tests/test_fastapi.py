@@ -82,9 +82,6 @@ def test_request_validation_errors_are_fastapis_422(native: Server, ours: Server
     assert replies[0].json() == replies[1].json()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="sse_headers in adapters/asgi.py keeps one header per name (lead)"
-)
 def test_every_set_cookie_header_of_a_dependency_is_sent(ours: Server) -> None:
     reply = httpx.put(f"{ours.url}/status", timeout=5)
     assert reply.headers.get_list("set-cookie") == [

@@ -8,6 +8,7 @@ bounded: past :data:`MAX_EVENTS` events or :data:`MAX_BYTES` bytes of data it is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._framing import ServerSentEvent, encode_many
@@ -37,12 +38,14 @@ class Batch:
     are), a list or tuple of those, and any object whose *type* has a method
     ``__sse_frame__(self, sep: str) -> bytes`` returning its frame (the broker's events:
     framed once, the same bytes for every subscriber). Anything else is a ``TypeError``.
+    ``convert(item)``, if given, turns every other item into one of those first.
     """
 
-    __slots__ = ("count", "frames", "items", "sep", "size", "started")
+    __slots__ = ("convert", "count", "frames", "items", "sep", "size", "started")
 
-    def __init__(self, sep: str) -> None:
+    def __init__(self, sep: str, convert: Callable[[Any], Any] | None = None) -> None:
         self.sep = sep
+        self.convert = convert
         self.items: list[Any] = []
         self.count = 0
         self.size = 0  # about: the data of the events, not their framing
@@ -69,11 +72,16 @@ class Batch:
             self.count += 1
             if item.data is not None:
                 self.size += len(item.data)
+        elif self.convert is not None:
+            self._add_other(self.convert(item))
         else:
             self._add_other(item)
 
     def _add_other(self, item: Any) -> None:
-        if isinstance(item, str):
+        if isinstance(item, ServerSentEvent):  # a converted item
+            self.items.append(item)
+            self.size += 0 if item.data is None else len(item.data)
+        elif isinstance(item, str):
             self.items.append(item)
             self.size += len(item)
         elif isinstance(item, bytes | bytearray | memoryview):

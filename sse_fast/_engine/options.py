@@ -56,9 +56,15 @@ class StreamOptions:
     framed bytes) is sent. ``thread_limiter`` bounds the worker threads that run sync
     sources (default: one limiter of :data:`~sse_fast.stream.SYNC_SOURCE_THREADS` per
     event loop, separate from anyio's default one that the rest of the app uses).
+    ``convert(item)``, if given, is applied to each item of the source that is not a
+    ``str`` or an event (an adapter's own item types; its result is not converted
+    again). When the stream ends, the source's closing (its ``finally``) gets
+    ``cleanup_timeout`` seconds (``None``: no bound) before it is cancelled.
     """
 
     __slots__ = (
+        "cleanup_timeout",
+        "convert",
         "farewell",
         "ping",
         "ping_frame",
@@ -82,6 +88,8 @@ class StreamOptions:
         shutdown_grace_period: float = 0.0,
         farewell: ServerSentEvent | bytes | None = None,
         thread_limiter: Any = None,
+        convert: Callable[[Any], Any] | None = None,
+        cleanup_timeout: float | None = 1.0,
     ) -> None:
         if sep not in _SEPARATORS:
             raise ValueError(f"sep must be one of '\\n', '\\r\\n', '\\r', got {sep!r}")
@@ -108,6 +116,14 @@ class StreamOptions:
             else frame_fixed_event("farewell", farewell, sep, text_is_comment=False)
         )
         self.thread_limiter = thread_limiter
+        if convert is not None and not callable(convert):
+            raise TypeError(f"convert must be callable, not {type(convert).__name__}")
+        self.convert = convert
+        self.cleanup_timeout = (
+            None
+            if cleanup_timeout is None
+            else _seconds("cleanup_timeout", cleanup_timeout, zero_allowed=True)
+        )
 
     def make_ping(self) -> bytes:
         """The bytes of one ping."""

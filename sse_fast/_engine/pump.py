@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["SLOW_STEP", "Pump", "check_source"]
 
 logger = logging.getLogger("sse_fast")
-_CLEANUP_TIMEOUT = 1.0
 
 # A step of the source that took this long is not part of a burst: write at once.
 SLOW_STEP = 0.00002
@@ -279,9 +278,16 @@ class Pump:
         self._pulled = None
         if aclose is None:
             return
+        timeout = self.options.cleanup_timeout
         try:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_TIMEOUT):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(timeout) as bounded:
                 await aclose()
+            if bounded.cancelled_caught:
+                logger.warning(
+                    "the event source did not finish closing within cleanup_timeout (%s s): "
+                    "it was cancelled",
+                    timeout,
+                )
         except Exception as exc:
             if self.error is None:
                 self.error = exc

@@ -105,7 +105,7 @@ class EventStream(Pump, Writer):
         self._shutdown_event = shutdown_event
         self._on_disconnect = on_disconnect
         self.background = background
-        self.batch = Batch(options.sep)
+        self.batch = Batch(options.sep, options.convert)
         self.clock = Clock(
             options.ping, options.send_timeout, ping_idle_only=options.ping_idle_only
         )

@@ -41,26 +41,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from streaming import free_port, wait_for_port
+
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"
 TOPIC = "bench"
 CONTENDERS = ["sse_fast", "broadcaster", "redis-py"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"nothing listens on {port}")
-        time.sleep(0.05)
 
 
 @contextlib.contextmanager

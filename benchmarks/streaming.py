@@ -38,19 +38,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Return once something listens on ``port``; fail if ``process`` exits or 20 s pass."""
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} does not listen on {port}")
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def running(command: list[str], port: int) -> Iterator[tuple[int, int]]:
     """Start a server process (from this folder) and wait until it listens on ``port``;
     yields the port and its process id, and stops it when the block ends."""
     process = subprocess.Popen(command, cwd=HERE)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{command} did not start")
-            time.sleep(0.05)
+        wait_for_port(port, process)
         yield port, process.pid
     finally:
         process.terminate()

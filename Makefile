@@ -65,7 +65,7 @@ $(COMPAT_DEPS)/.installed: compat/requirements.txt | $(BIN)/python
 
 compat: install $(COMPAT_DEPS)/.installed
 	$(BIN)/python compat/run.py
-	$(BIN)/python compat/fastapi/run.py -q
+	$(BIN)/python compat/fastapi/run.py
 
 # The fast tests: no browser, no root, no servers (conftest.py marks the tests that
 # start one `server`, and those under tests/e2e `browser`).

@@ -397,13 +397,13 @@ async def test_bad_fields_are_refused_in_aiohttp_sse_s_words_with_the_value(
 
 def test_calls_before_prepare_are_refused() -> None:
     resp = EventSourceResponse()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="not started"):
         resp.stop_streaming()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="must be prepared first"):
         _ = resp.last_event_id
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="not started"):
         asyncio.run(resp.wait())
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="call prepare"):
         asyncio.run(resp.send("x"))
 
 

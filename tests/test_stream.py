@@ -20,6 +20,7 @@ import anyio
 import pytest
 
 import sse_fast
+from sse_fast._engine.batch import MAX_EVENTS
 from sse_fast.stream import (
     EventStream,
     Outcome,
@@ -135,6 +136,11 @@ async def test_events_spaced_in_time_are_not_held_back() -> None:
 async def test_big_bursts_are_cut_into_bounded_writes() -> None:
     _, transport = await run(["x"] * 5000)
     assert transport.body == b"data: x\n\n" * 5000
+    frame = len(b"data: x\n\n")
+    # Every write holds at most MAX_EVENTS events, and the burst needs no more writes
+    # than those bounds make necessary (plus the end of the body).
+    assert max(len(write) for write in transport.writes) <= MAX_EVENTS * frame
+    assert len(transport.writes) <= -(-5000 // MAX_EVENTS) + 1
 
 
 async def test_sync_generator_runs_in_a_thread() -> None:

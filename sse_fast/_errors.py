@@ -75,7 +75,8 @@ def retry_to_int(retry: object) -> int:
     elif isinstance(retry, int) and not isinstance(retry, bool):
         ms = int(retry)
     else:
-        raise wrong_type("retry", "an int (milliseconds) or a datetime.timedelta", retry)
+        # "retry argument must be int" is sse-starlette's wording, kept for apps that match it.
+        raise wrong_type("retry argument", "int (milliseconds) or datetime.timedelta", retry)
     if ms < 0:
         raise ValueError(f"retry must not be negative: {_show_number(retry)}")
     if ms > MAX_RETRY:

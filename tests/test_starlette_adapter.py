@@ -37,7 +37,8 @@ def test_numbers_are_accepted_as_data_and_id() -> None:
 
 
 def test_retry_true_is_refused_where_sse_starlette_writes_retry_true() -> None:
-    with pytest.raises(TypeError, match=r"^retry must be"):
+    message = r"^retry argument must be int \(milliseconds\) or datetime.timedelta, not bool$"
+    with pytest.raises(TypeError, match=message):
         ServerSentEvent("x", retry=True)
 
 

@@ -1,6 +1,6 @@
 """aiohttp: a drop-in for aiohttp-sse 3.0's ``sse_response`` and ``EventSourceResponse``.
 
-    from sse_fast.adapters.aiohttp import sse_response, stream
+    from sse_fast.adapters.aiohttp import setup, sse_response, stream
 
     async def clock(request):
         async with sse_response(request) as resp:
@@ -12,16 +12,12 @@
     async def tokens(request):                  # or stream from an (async) iterable
         return await stream(request, generate_tokens())
 
-    app = web.Application()
     setup(app)                                  # streams end cleanly on shutdown
 
-The names, parameters and default wire bytes are aiohttp-sse's (``\\r\\n`` separators,
-field order id, event, data, retry, ``: ping`` comments, its headers), so an app switches
-by changing its import. Underneath, ``send()`` is a put into the stream's
-:class:`~sse_fast.EventQueue`: the sse_fast engine writes it in the caller's task when
-no write is under way, and events sent meanwhile leave together in the next write.
-Pings, the send timeout and shutdown are the engine's, on one timer: an idle stream has
-no task of its own. The README lists where this module differs from aiohttp-sse.
+aiohttp-sse's names, parameters and default wire bytes, so an app switches by changing its
+import. ``send()`` is a put into the stream's :class:`~sse_fast.EventQueue`, which the
+sse_fast engine writes in the caller's task when no write is under way; pings, the send
+timeout and shutdown are the engine's, on one timer. The README lists the differences.
 """
 
 from __future__ import annotations
@@ -43,7 +39,6 @@ from sse_fast.stream import (
     SendTimeoutError,
     Shutdown,
     StreamOptions,
-    current_shutdown,
 )
 
 with install_hint("aiohttp", "sse_fast.adapters.aiohttp"):
@@ -65,7 +60,6 @@ _PEER_WORDING = {
     "id": "id must not contain line separators or null characters",
     "event": "event must not contain line separators",
 }
-_STOPPED = "the stream has ended (stop_streaming() was called)"
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
@@ -89,12 +83,9 @@ def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
 
 
 class _DepartureWatch(asyncio.Protocol):
-    """Stands in for aiohttp's protocol on the transport while a stream lasts.
-
-    aiohttp tells a handler that its client left only by cancelling it, and only with
-    ``handler_cancellation=True``; this hears ``connection_lost`` itself, at once and
-    with no task or timer, and passes everything on to aiohttp's protocol.
-    """
+    """Stands in for aiohttp's protocol on the transport while a stream lasts: aiohttp
+    tells a handler that its client left only by cancelling it (``handler_cancellation``);
+    this hears ``connection_lost`` at once, with no task or timer."""
 
     __slots__ = ("inner", "on_lost")
 
@@ -122,22 +113,21 @@ class _DepartureWatch(asyncio.Protocol):
 
 
 class _Stream(EventStream):
-    """The engine's stream of one response, which it tells when it ends."""
+    """The engine's stream of one response, which it tells when it stops."""
 
     __slots__ = ("response",)
-
-    def __init__(self, response: EventSourceResponse, source: Any, shutdown: Shutdown) -> None:
-        super().__init__(source, options=response.options, shutdown=shutdown)
-        self.response = response
-
-    def begin_shutdown(self) -> None:
-        self.response._shutting_down = True
-        super().begin_shutdown()
+    response: EventSourceResponse
 
     def stop(self) -> None:
         if not self.stopping:
             super().stop()
-            self.response._stream_stopped(self)
+            self.response._stopped(self)
+
+
+async def _run(stream: _Stream) -> None:
+    """Run ``stream`` to its end; a send timeout was logged, and ``send()`` raised it."""
+    with contextlib.suppress(SendTimeoutError):
+        await stream.run(stream.response._write_body, end=stream.response._end_body)
 
 
 class EventSourceResponse(web.StreamResponse):
@@ -176,13 +166,13 @@ class EventSourceResponse(web.StreamResponse):
         self.headers["Content-Type"] = "text/event-stream"
         self.headers["Cache-Control"] = "no-cache"
         self.headers["X-Accel-Buffering"] = "no"
-        if headers is not None:
-            self.headers.update(headers)
+        self.headers.update(headers or {})
         if not isinstance(ping_interval, int | float) or isinstance(ping_interval, bool):
             raise TypeError(f"ping_interval must be a number of seconds: {ping_interval!r}")
-        if not ping_interval >= 0:
-            raise ValueError(f"ping_interval must be >= 0 (0 disables pings): {ping_interval!r}")
-        self._ping_interval = ping_interval
+        if not ping_interval >= 0:  # aiohttp-sse's words, and what sse_fast accepts
+            raise ValueError(
+                f"ping interval must be positive (or 0: no pings): ping_interval={ping_interval!r}"
+            )
         self.options = StreamOptions(
             sep=sep if sep is not None else self.DEFAULT_SEPARATOR,
             ping=ping_interval,
@@ -190,14 +180,13 @@ class EventSourceResponse(web.StreamResponse):
             shutdown_grace_period=shutdown_grace_period,
             farewell=farewell,
         )
+        self._ping_interval = ping_interval
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
         self._stream: _Stream | None = None
         self._ended: asyncio.Task[None] | None = None  # send() mode: run() to the end
-        self._shutting_down = False
         self._watch: _DepartureWatch | None = None
-        self._saved_user_timeout: int | None = None
-        self._timed_socket: socket.socket | None = None
+        self._user_timeout: tuple[socket.socket, int] | None = None  # to restore
 
     @property
     def ping_interval(self) -> float:
@@ -218,7 +207,7 @@ class EventSourceResponse(web.StreamResponse):
         """Whether events can still be sent: False once the client left, the stream was
         stopped or timed out, or the server began shutting down."""
         stream, queue = self._stream, self._queue
-        if stream is None or stream.stopping or self._shutting_down:
+        if stream is None or stream.stopping or stream.shutdown_begun:
             return False
         transport = self._req.transport if self._req is not None else None
         closing = transport is None or transport.is_closing()  # gone, not yet reported
@@ -232,12 +221,11 @@ class EventSourceResponse(web.StreamResponse):
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         """Send the headers; from now on :meth:`send` streams. Methods other than GET get
         405 unless ``allow_all_methods``. Preparing again changes nothing."""
-        if self.prepared:
-            return self._payload_writer
-        writer = await self._start_response(request)
-        self._queue = EventQueue()
-        self._begin(request, self._queue).start(self._write_body, end=self._end_body)
-        return writer
+        if not self.prepared:
+            self._queue = EventQueue()
+            stream = await self._begin(request, self._queue)
+            stream.start(self._write_body, end=self._end_body)
+        return self._payload_writer
 
     async def stream(
         self, request: web.BaseRequest, events: AsyncIterable[Any] | Iterable[Any]
@@ -252,30 +240,22 @@ class EventSourceResponse(web.StreamResponse):
         """
         if self.prepared:
             raise RuntimeError("stream() prepares the response itself: do not prepare it")
-        await self._start_response(request)
-        try:
-            await self._begin(request, events).run(self._write_body, end=self._end_body)
-        except SendTimeoutError:
-            pass  # logged, and the connection aborted: see _stream_stopped
-        finally:
-            self._forget_watch()
+        await _run(await self._begin(request, events))
 
-    async def _start_response(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+    async def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
         if not self._allow_all_methods and request.method != "GET":
             raise web.HTTPMethodNotAllowed(request.method, ["GET"])
         # Connection: keep-alive is an HTTP/1.1 header; HTTP/1.0 responses end by closing.
         if request.version == HttpVersion11 and "Connection" not in self.headers:
             self.headers["Connection"] = "keep-alive"
-        self._set_tcp_user_timeout(request)
-        return await super().prepare(request)
-
-    def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
-        config = getattr(request, "config_dict", None)  # a web.Request's app and parents
-        shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
-        if shutdown is None:  # no setup(app): drain_on_signals(), or by hand
-            shutdown = current_shutdown()
-        self._stream = stream = _Stream(self, source, shutdown)
         transport = request.transport
+        self._set_user_timeout(transport)
+        await super().prepare(request)
+        config = getattr(request, "config_dict", None)  # a web.Request's app and parents
+        # Without setup(app): the loop's current_shutdown() (drain_on_signals(), by hand).
+        shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
+        self._stream = stream = _Stream(source, options=self.options, shutdown=shutdown)
+        stream.response = self
         if transport is not None and not transport.is_closing():
             inner = transport.get_protocol()
             assert isinstance(inner, asyncio.Protocol)
@@ -286,50 +266,36 @@ class EventSourceResponse(web.StreamResponse):
         return stream
 
     def _connection_lost(self, exc: Exception | None) -> None:
-        stream = self._stream
-        assert stream is not None
-        if isinstance(exc, TimeoutError) and not stream.stopping:
+        assert self._stream is not None
+        if isinstance(exc, TimeoutError) and not self._stream.stopping:
             # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
             # reading, as our own timer was about to.
-            stream.timed_out = True
-            stream.stop()
+            self._stream.timed_out = True
+            self._stream.stop()
         else:
-            stream.client_left()
+            self._stream.client_left()
 
-    def _forget_watch(self) -> None:
-        """Give the transport back to aiohttp's protocol (keep-alive: the next request)."""
-        watch, self._watch = self._watch, None
-        transport = self._req.transport if self._req is not None else None
-        if watch is not None and transport is not None and transport.get_protocol() is watch:
-            transport.set_protocol(watch.inner)
-
-    def _stream_stopped(self, stream: _Stream) -> None:
+    def _stopped(self, stream: _Stream) -> None:
         """The engine stopped the stream; with nobody to run it to its end, start that."""
-        if stream.timed_out:
-            peer = self._req.remote if self._req is not None else None
+        request = self._req
+        if stream.timed_out and request is not None:
             logger.warning(
                 "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
-                peer, self.options.send_timeout,
+                request.remote, self.options.send_timeout,
             )  # fmt: skip
-            # After the send that timed out has raised (a handler cancelled by aiohttp
-            # for the abort must see SendTimeoutError, not CancelledError).
-            asyncio.get_running_loop().call_soon(self._abort)
-        if self._queue is not None and self._ended is None and stream.draining:
+            # A stalled client never drains the buffer, so a graceful close would hang.
+            # After the send that timed out has raised: a handler that aiohttp cancels for
+            # the abort must see SendTimeoutError, not CancelledError.
+            if request.transport is not None:
+                asyncio.get_running_loop().call_soon(request.transport.abort)
+        if self._queue is not None and stream.draining:
             self._run_to_end()  # the farewell and the end of the body, handler or not
 
     def _run_to_end(self) -> asyncio.Task[None]:
         if self._ended is None:
-            self._ended = asyncio.get_running_loop().create_task(self._run_queue())
+            assert self._stream is not None
+            self._ended = asyncio.get_running_loop().create_task(_run(self._stream))
         return self._ended
-
-    async def _run_queue(self) -> None:
-        assert self._stream is not None
-        try:
-            await self._stream.run(self._write_body, end=self._end_body)
-        except SendTimeoutError:
-            pass  # send() raised it; wait() returns
-        finally:
-            self._forget_watch()
 
     async def _write_body(self, data: bytes) -> None:
         writer = self._payload_writer
@@ -339,7 +305,7 @@ class EventSourceResponse(web.StreamResponse):
 
     async def _end_body(self, data: bytes) -> None:
         await super().write_eof(data)
-        self._restore_tcp_user_timeout()
+        self._release()
 
     # ------------------------------------------------------------ sending
 
@@ -359,17 +325,12 @@ class EventSourceResponse(web.StreamResponse):
             frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
         except ValueError as exc:
             field = str(exc).split(" ", 1)[0]
-            if field in _PEER_WORDING:  # what aiohttp-sse says, and the value
-                value = id if field == "id" else event
-                raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
-            raise
-        queue = self._queue
-        if queue is None:
-            raise self._not_streaming()
-        try:  # as _put() does, one call shorter: the path of every event
-            await queue.put(frame)
-        except RuntimeError:  # put() on a closed queue
-            raise ConnectionResetError(_STOPPED) from None
+            if field not in _PEER_WORDING:
+                raise
+            # What aiohttp-sse says, and the value.
+            value = id if field == "id" else event
+            raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
+        await self._put(frame)
 
     async def send_event(self, event: ServerSentEvent) -> None:
         """Send an ``sse_fast.ServerSentEvent`` (any of its fields, comments included)."""
@@ -387,18 +348,17 @@ class EventSourceResponse(web.StreamResponse):
     async def _put(self, item: Any) -> None:
         queue = self._queue
         if queue is None:
-            raise self._not_streaming()
+            raise RuntimeError(
+                "this response streams from an iterable: yield the event there"
+                if self._stream is not None
+                else "send() streams through the response once prepared: call prepare() first"
+            )
         try:
             await queue.put(item)
         except RuntimeError:  # put() on a closed queue
-            raise ConnectionResetError(_STOPPED) from None
-
-    def _not_streaming(self) -> RuntimeError:
-        return RuntimeError(
-            "this response streams from an iterable: yield the event there"
-            if self._stream is not None
-            else "send() streams through the response once prepared: call prepare() first"
-        )
+            raise ConnectionResetError(
+                "the stream has ended (stop_streaming() was called)"
+            ) from None
 
     # ------------------------------------------------------------ ending
 
@@ -419,8 +379,7 @@ class EventSourceResponse(web.StreamResponse):
         """
         if self._queue is None:
             raise RuntimeError("Response is not started")
-        ended = self._run_to_end()
-        await asyncio.shield(ended)
+        await asyncio.shield(self._run_to_end())
 
     async def __aenter__(self) -> EventSourceResponse:
         return self
@@ -443,45 +402,39 @@ class EventSourceResponse(web.StreamResponse):
             await self.wait()
             return False
         stream.stop()
-        self._forget_watch()
         return isinstance(exc, SendTimeoutError) and stream.timed_out
 
     async def write_eof(self, data: bytes = b"") -> None:
-        try:
-            if self._queue is not None and self._stream is not None:
-                if not self._stream.stopping:
-                    self.stop_streaming()
-                await asyncio.wait([self._run_to_end()])
-            await super().write_eof(data)
-        finally:
-            self._restore_tcp_user_timeout()
+        if self._queue is not None:  # send() mode: what was sent is written first
+            self._queue.close()
+            await asyncio.wait([self._run_to_end()])
+        await super().write_eof(data)
+        self._release()
 
-    def _abort(self) -> None:
-        """A stalled client never drains the buffer: a graceful close would hang."""
-        if self._req is not None and (transport := self._req.transport) is not None:
-            transport.abort()
+    # ------------------------------------------------------------ the transport
 
-    # ------------------------------------------------------------ TCP_USER_TIMEOUT
-
-    def _set_tcp_user_timeout(self, request: web.BaseRequest) -> None:
-        """Ask the kernel to drop the connection when sent data stays unacknowledged for
-        ``send_timeout``: a peer that vanished is noticed even when no write blocks."""
+    def _set_user_timeout(self, transport: asyncio.BaseTransport | None) -> None:
+        """As aiohttp-sse does, have the kernel drop the connection when sent data stays
+        unacknowledged for ``send_timeout``: a vanished peer is noticed even when no
+        write blocks."""
         timeout = self.options.send_timeout
-        if timeout is None or _TCP_USER_TIMEOUT is None:
-            return
-        transport = request.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        if timeout is None or _TCP_USER_TIMEOUT is None or sock is None:
             return
-        self._saved_user_timeout = sock.getsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT)
-        self._timed_socket = sock
-        sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, int(timeout * 1000))
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._user_timeout = sock, sock.getsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT)
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, int(timeout * 1000))
 
-    def _restore_tcp_user_timeout(self) -> None:
-        """The connection may serve further requests (keep-alive) with its own timeout."""
-        sock, self._timed_socket = self._timed_socket, None
-        if sock is not None and _TCP_USER_TIMEOUT is not None and sock.fileno() >= 0:
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, self._saved_user_timeout or 0)
+    def _release(self) -> None:
+        """The body has ended and the connection may serve another request (keep-alive):
+        give it back to aiohttp's protocol, with its own TCP_USER_TIMEOUT."""
+        watch, self._watch = self._watch, None
+        transport = self._req.transport if self._req is not None else None
+        if watch is not None and transport is not None and transport.get_protocol() is watch:
+            transport.set_protocol(watch.inner)
+        saved, self._user_timeout = self._user_timeout, None
+        if saved is not None and _TCP_USER_TIMEOUT is not None and saved[0].fileno() >= 0:
+            saved[0].setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, saved[1])
 
 
 Response = TypeVar("Response", bound=EventSourceResponse)

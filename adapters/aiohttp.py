@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -60,6 +60,7 @@ _PEER_WORDING = {
     "id": "id must not contain line separators or null characters",
     "event": "event must not contain line separators",
 }
+Response = TypeVar("Response", bound="EventSourceResponse")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
@@ -87,13 +88,11 @@ class _DepartureWatch(asyncio.Protocol):
     tells a handler that its client left only by cancelling it (``handler_cancellation``);
     this hears ``connection_lost`` at once, with no task or timer."""
 
-    __slots__ = ("inner", "on_lost")
+    __slots__ = ("inner", "response")
 
-    def __init__(
-        self, inner: asyncio.Protocol, on_lost: Callable[[Exception | None], None]
-    ) -> None:
+    def __init__(self, inner: asyncio.Protocol, response: EventSourceResponse) -> None:
         self.inner = inner
-        self.on_lost = on_lost
+        self.response = response
 
     def data_received(self, data: bytes) -> None:
         self.inner.data_received(data)
@@ -109,7 +108,7 @@ class _DepartureWatch(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.inner.connection_lost(exc)
-        self.on_lost(exc)
+        self.response._connection_lost(exc)
 
 
 class _Stream(EventStream):
@@ -124,10 +123,20 @@ class _Stream(EventStream):
             self.response._stopped(self)
 
 
+def _make_options(*values: Any) -> StreamOptions:
+    sep, ping, send_timeout, grace, farewell = values
+    return StreamOptions(sep=sep, ping=ping, send_timeout=send_timeout,
+                         shutdown_grace_period=grace, farewell=farewell)  # fmt: skip
+
+
+# Responses made with the same options share them: less memory per idle stream.
+_shared_options = functools.lru_cache(maxsize=64, typed=True)(_make_options)
+
+
 async def _run(stream: _Stream) -> None:
     """Run ``stream`` to its end; a send timeout was logged, and ``send()`` raised it."""
     with contextlib.suppress(SendTimeoutError):
-        await stream.run(stream.response._write_body, end=stream.response._end_body)
+        await stream.run(stream.response._write, end=stream.response._end_body)
 
 
 class EventSourceResponse(web.StreamResponse):
@@ -173,13 +182,12 @@ class EventSourceResponse(web.StreamResponse):
             raise ValueError(
                 f"ping interval must be positive (or 0: no pings): ping_interval={ping_interval!r}"
             )
-        self.options = StreamOptions(
-            sep=sep if sep is not None else self.DEFAULT_SEPARATOR,
-            ping=ping_interval,
-            send_timeout=send_timeout,
-            shutdown_grace_period=shutdown_grace_period,
-            farewell=farewell,
-        )
+        sep = sep if sep is not None else self.DEFAULT_SEPARATOR
+        options = (sep, ping_interval, send_timeout, shutdown_grace_period, farewell)
+        try:
+            self.options = _shared_options(*options)
+        except TypeError:  # an unhashable farewell, or a bad option: raised again, by name
+            self.options = _make_options(*options)
         self._ping_interval = ping_interval
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
@@ -187,6 +195,7 @@ class EventSourceResponse(web.StreamResponse):
         self._ended: asyncio.Task[None] | None = None  # send() mode: run() to the end
         self._watch: _DepartureWatch | None = None
         self._user_timeout: tuple[socket.socket, int] | None = None  # to restore
+        self._prepare_on_enter: web.BaseRequest | None = None  # from sse_response()
 
     @property
     def ping_interval(self) -> float:
@@ -224,7 +233,7 @@ class EventSourceResponse(web.StreamResponse):
         if not self.prepared:
             self._queue = EventQueue()
             stream = await self._begin(request, self._queue)
-            stream.start(self._write_body, end=self._end_body)
+            stream.start(self._write, end=self._end_body)
         return self._payload_writer
 
     async def stream(
@@ -259,7 +268,7 @@ class EventSourceResponse(web.StreamResponse):
         if transport is not None and not transport.is_closing():
             inner = transport.get_protocol()
             assert isinstance(inner, asyncio.Protocol)
-            self._watch = _DepartureWatch(inner, self._connection_lost)
+            self._watch = _DepartureWatch(inner, self)
             transport.set_protocol(self._watch)
         else:
             stream.client_left()
@@ -297,11 +306,12 @@ class EventSourceResponse(web.StreamResponse):
             self._ended = asyncio.get_running_loop().create_task(_run(self._stream))
         return self._ended
 
-    async def _write_body(self, data: bytes) -> None:
-        writer = self._payload_writer
-        if writer is None or self._eof_sent:
-            raise ConnectionResetError("the response has ended")
-        await writer.write(data)
+    @property
+    def _write(self) -> Callable[[bytes], Awaitable[None]]:
+        """aiohttp's own write, called by the engine with no call of ours in between:
+        the engine writes nothing after the end of the body."""
+        assert self._payload_writer is not None
+        return self._payload_writer.write
 
     async def _end_body(self, data: bytes) -> None:
         await super().write_eof(data)
@@ -330,7 +340,11 @@ class EventSourceResponse(web.StreamResponse):
             # What aiohttp-sse says, and the value.
             value = id if field == "id" else event
             raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
-        await self._put(frame)
+        queue, stream = self._queue, self._stream
+        if queue is None or queue.closed or stream is None:
+            await self._put(frame)  # raises why not
+        else:  # the path of every event: what queue.put() does, one call shorter
+            await stream.push(frame)
 
     async def send_event(self, event: ServerSentEvent) -> None:
         """Send an ``sse_fast.ServerSentEvent`` (any of its fields, comments included)."""
@@ -381,7 +395,10 @@ class EventSourceResponse(web.StreamResponse):
             raise RuntimeError("Response is not started")
         await asyncio.shield(self._run_to_end())
 
-    async def __aenter__(self) -> EventSourceResponse:
+    async def __aenter__(self: Response) -> Response:
+        request, self._prepare_on_enter = self._prepare_on_enter, None
+        if request is not None:
+            await self.prepare(request)
         return self
 
     async def __aexit__(
@@ -437,19 +454,14 @@ class EventSourceResponse(web.StreamResponse):
             saved[0].setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, saved[1])
 
 
-Response = TypeVar("Response", bound=EventSourceResponse)
-
-
 @overload
 def sse_response(
     request: web.BaseRequest, *, response_cls: type[Response], **options: Any
-) -> AbstractAsyncContextManager[Response]: ...
+) -> Response: ...
 
 
 @overload
-def sse_response(
-    request: web.BaseRequest, **options: Any
-) -> AbstractAsyncContextManager[EventSourceResponse]: ...
+def sse_response(request: web.BaseRequest, **options: Any) -> EventSourceResponse: ...
 
 
 def sse_response(
@@ -457,22 +469,17 @@ def sse_response(
     *,
     response_cls: type[EventSourceResponse] = EventSourceResponse,
     **options: Any,
-) -> AbstractAsyncContextManager[EventSourceResponse]:
-    """A prepared response to ``send()`` through, as an async context manager.
+) -> EventSourceResponse:
+    """A response to ``send()`` through, prepared when entered as an async context manager.
 
     ``options`` are :class:`EventSourceResponse`'s (``status``, ``headers``, ``sep``,
     ``send_timeout``, ``ping_interval``, ...). Leaving the block normally writes every
     event sent, ends the stream and raises nothing; leaving it with an exception stops
     the stream at once and lets the exception through. Return the response afterwards.
     """
-    return _streaming(_response(response_cls, options), request)
-
-
-@contextlib.asynccontextmanager
-async def _streaming(response: Response, request: web.BaseRequest) -> AsyncIterator[Response]:
-    await response.prepare(request)
-    async with response:
-        yield response
+    response = _response(response_cls, options)
+    response._prepare_on_enter = request  # no generator: less memory per idle stream
+    return response
 
 
 async def stream(

@@ -14,10 +14,8 @@
 
     setup(app)                                  # streams end cleanly on shutdown
 
-aiohttp-sse's names, parameters and default wire bytes, so an app switches by changing its
-import. ``send()`` is a put into the stream's :class:`~sse_fast.EventQueue`, which the
-sse_fast engine writes in the caller's task when no write is under way; pings, the send
-timeout and shutdown are the engine's, on one timer. The README lists the differences.
+aiohttp-sse's names, parameters and wire bytes, on the sse_fast engine: ``send()`` is a put
+into the stream's :class:`~sse_fast.EventQueue`. The README lists the differences.
 """
 
 from __future__ import annotations
@@ -66,13 +64,9 @@ _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
 
 def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
-    """End ``app``'s open streams when it shuts down (from aiohttp's ``on_shutdown``).
-
-    Every response prepared for ``app`` (or a sub-application) then drains on shutdown:
-    its ``shutdown_grace_period``, its ``farewell``, and the end of its body, so the
-    server does not wait ``shutdown_timeout`` for endless streams. Returns the
-    :class:`~sse_fast.stream.Shutdown`, which can also be triggered by hand.
-    """
+    """End ``app``'s open streams on its ``on_shutdown``: each gets its
+    ``shutdown_grace_period``, then its ``farewell`` and the end of its body. Returns the
+    :class:`~sse_fast.stream.Shutdown`, which can also be triggered by hand."""
     shutdown = shutdown if shutdown is not None else Shutdown()
 
     async def end_streams(app: web.Application) -> None:
@@ -88,11 +82,11 @@ class _DepartureWatch(asyncio.Protocol):
     tells a handler that its client left only by cancelling it (``handler_cancellation``);
     this hears ``connection_lost`` at once, with no task or timer."""
 
-    __slots__ = ("inner", "response")
+    __slots__ = ("inner", "stream")
 
-    def __init__(self, inner: asyncio.Protocol, response: EventSourceResponse) -> None:
+    def __init__(self, inner: asyncio.Protocol, stream: _Stream) -> None:
         self.inner = inner
-        self.response = response
+        self.stream = stream
 
     def data_received(self, data: bytes) -> None:
         self.inner.data_received(data)
@@ -108,19 +102,39 @@ class _DepartureWatch(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.inner.connection_lost(exc)
-        self.response._connection_lost(exc)
+        if isinstance(exc, TimeoutError) and not self.stream.stopping:
+            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
+            # reading, as our own timer was about to.
+            self.stream.timed_out = True
+            self.stream.stop()
+        else:
+            self.stream.client_left()
 
 
 class _Stream(EventStream):
-    """The engine's stream of one response, which it tells when it stops."""
+    """The engine's stream of one response: when it stops, a timed-out client is logged
+    and cut off, and a queue's stream that has to drain is run to its end."""
 
     __slots__ = ("response",)
     response: EventSourceResponse
 
     def stop(self) -> None:
-        if not self.stopping:
-            super().stop()
-            self.response._stopped(self)
+        if self.stopping:
+            return
+        super().stop()
+        request = self.response._req
+        if self.timed_out and request is not None:
+            logger.warning(
+                "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
+                request.remote, self.options.send_timeout,
+            )  # fmt: skip
+            # A stalled client never drains the buffer, so a graceful close would hang.
+            # After the send that timed out has raised: a handler that aiohttp cancels for
+            # the abort must see SendTimeoutError, not CancelledError.
+            if request.transport is not None:
+                asyncio.get_running_loop().call_soon(request.transport.abort)
+        if self.response._queue is not None and self.draining:
+            self.response._run_to_end()  # the farewell and the end of the body
 
 
 def _make_options(*values: Any) -> StreamOptions:
@@ -140,17 +154,12 @@ async def _run(stream: _Stream) -> None:
 
 
 class EventSourceResponse(web.StreamResponse):
-    """A response of server-sent events, driven by the sse_fast engine.
+    """A response of server-sent events: after :meth:`prepare`, :meth:`send` them.
 
-    After :meth:`prepare`, :meth:`send` writes an event before returning when no write
-    is under way; events sent while one is leave together with the next, and when a
-    client falls behind, ``send()`` waits (backpressure). It pings every
-    ``ping_interval`` seconds (``0``: never), and when a write stalls for
-    ``send_timeout`` seconds (``None``: never) it logs one line, aborts the connection
-    and raises :class:`SendTimeoutError` (a ``TimeoutError``). A client that leaves is
-    noticed at once. On server shutdown (see :func:`setup`) the handler has
-    ``shutdown_grace_period`` seconds to finish, then ``farewell`` is sent and the
-    stream ends. Once the stream has ended, :meth:`send` raises ``ConnectionResetError``.
+    Pings every ``ping_interval`` s (``0``: none). A write stalled for ``send_timeout`` s
+    (``None``: no limit) is logged in one line, the connection aborted, and ``send()``
+    raises :class:`SendTimeoutError`. On shutdown (:func:`setup`) the handler has
+    ``shutdown_grace_period`` s, then ``farewell`` is sent and the stream ends.
     """
 
     DEFAULT_PING_INTERVAL: float = 15
@@ -239,14 +248,9 @@ class EventSourceResponse(web.StreamResponse):
     async def stream(
         self, request: web.BaseRequest, events: AsyncIterable[Any] | Iterable[Any]
     ) -> None:
-        """Prepare, then stream ``events`` in the handler's task until the stream ends.
-
-        ``events`` is what the sse_fast engine streams: a sync or async iterable of
-        ``ServerSentEvent``, ``str`` (data), ``dict`` (fields) or framed ``bytes``. The
-        stream ends when it is exhausted, the client leaves, a send stalls for
-        ``send_timeout`` (the connection is then aborted) or the server shuts down; the
-        iterable is closed in every case, and nothing is raised but what it raised.
-        """
+        """Prepare, then stream ``events`` (what the engine streams: a sync or async
+        iterable of events, ``str``, ``dict`` or framed ``bytes``) until the stream ends.
+        The iterable is closed in every case; only what it raised is raised."""
         if self.prepared:
             raise RuntimeError("stream() prepares the response itself: do not prepare it")
         await _run(await self._begin(request, events))
@@ -268,37 +272,11 @@ class EventSourceResponse(web.StreamResponse):
         if transport is not None and not transport.is_closing():
             inner = transport.get_protocol()
             assert isinstance(inner, asyncio.Protocol)
-            self._watch = _DepartureWatch(inner, self)
+            self._watch = _DepartureWatch(inner, stream)
             transport.set_protocol(self._watch)
         else:
             stream.client_left()
         return stream
-
-    def _connection_lost(self, exc: Exception | None) -> None:
-        assert self._stream is not None
-        if isinstance(exc, TimeoutError) and not self._stream.stopping:
-            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
-            # reading, as our own timer was about to.
-            self._stream.timed_out = True
-            self._stream.stop()
-        else:
-            self._stream.client_left()
-
-    def _stopped(self, stream: _Stream) -> None:
-        """The engine stopped the stream; with nobody to run it to its end, start that."""
-        request = self._req
-        if stream.timed_out and request is not None:
-            logger.warning(
-                "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
-                request.remote, self.options.send_timeout,
-            )  # fmt: skip
-            # A stalled client never drains the buffer, so a graceful close would hang.
-            # After the send that timed out has raised: a handler that aiohttp cancels for
-            # the abort must see SendTimeoutError, not CancelledError.
-            if request.transport is not None:
-                asyncio.get_running_loop().call_soon(request.transport.abort)
-        if self._queue is not None and stream.draining:
-            self._run_to_end()  # the farewell and the end of the body, handler or not
 
     def _run_to_end(self) -> asyncio.Task[None]:
         if self._ended is None:
@@ -308,8 +286,7 @@ class EventSourceResponse(web.StreamResponse):
 
     @property
     def _write(self) -> Callable[[bytes], Awaitable[None]]:
-        """aiohttp's own write, called by the engine with no call of ours in between:
-        the engine writes nothing after the end of the body."""
+        """aiohttp's writer, called by the engine with no call of ours in between."""
         assert self._payload_writer is not None
         return self._payload_writer.write
 
@@ -326,11 +303,8 @@ class EventSourceResponse(web.StreamResponse):
         event: str | None = None,
         retry: int | None = None,
     ) -> None:
-        """Send one event: ``data`` (split into one ``data:`` line per line), ``id``
-        (no CR, LF or NUL), ``event`` (no CR or LF), ``retry`` (milliseconds, an int >= 0).
-
-        Invalid fields raise ``ValueError`` or ``TypeError`` and nothing is sent.
-        """
+        """Send one event (``retry`` in milliseconds); invalid fields raise ``ValueError``
+        or ``TypeError`` and nothing is sent. Waits while the client is behind."""
         try:
             frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
         except ValueError as exc:
@@ -386,11 +360,8 @@ class EventSourceResponse(web.StreamResponse):
         self._run_to_end()
 
     async def wait(self) -> None:
-        """Wait until the stream has ended: stopped, client gone, shut down or timed out.
-
-        Cancelling the caller cancels the wait (the ``CancelledError`` is raised), not
-        the stream.
-        """
+        """Wait until the stream has ended (stopped, client gone, shut down or timed
+        out); cancelling the caller cancels the wait, not the stream."""
         if self._queue is None:
             raise RuntimeError("Response is not started")
         await asyncio.shield(self._run_to_end())
@@ -407,10 +378,9 @@ class EventSourceResponse(web.StreamResponse):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        """Leaving normally ends the stream once what was sent is written. Leaving with
-        an exception stops it at once and lets the exception through, except this
-        stream's own :class:`SendTimeoutError`: it was logged, in one line, and the
-        connection aborted, so aiohttp need not log it again with a traceback."""
+        """Leaving normally ends the stream once what was sent is written; with an
+        exception, stops it and lets it through, except this stream's own (logged)
+        :class:`SendTimeoutError`."""
         stream = self._stream
         if self._queue is None or stream is None:
             return False

@@ -1,6 +1,6 @@
 """aiohttp: a drop-in for aiohttp-sse 3.0's ``sse_response`` and ``EventSourceResponse``.
 
-    from sse_fast.adapters.aiohttp import sse_response, stream
+    from sse_fast.adapters.aiohttp import setup, sse_response, stream
 
     async def clock(request):
         async with sse_response(request) as resp:
@@ -12,26 +12,19 @@
     async def tokens(request):                  # or stream from an (async) iterable
         return await stream(request, generate_tokens())
 
-    app = web.Application()
     setup(app)                                  # streams end cleanly on shutdown
 
-The names, parameters and default wire bytes are aiohttp-sse's (``\\r\\n`` separators,
-field order id, event, data, retry, ``: ping`` comments, its headers), so an app switches
-by changing its import. Underneath, ``send()`` is a put into the stream's
-:class:`~sse_fast.EventQueue`: the sse_fast engine writes it in the caller's task when
-no write is under way, and events sent meanwhile leave together in the next write.
-Pings, the send timeout and shutdown are the engine's, on one timer: an idle stream has
-no task of its own. The README lists where this module differs from aiohttp-sse.
+aiohttp-sse's names, parameters and wire bytes, on the sse_fast engine: ``send()`` is a put
+into the stream's :class:`~sse_fast.EventQueue`. The README lists the differences.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import socket
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -43,7 +36,6 @@ from sse_fast.stream import (
     SendTimeoutError,
     Shutdown,
     StreamOptions,
-    current_shutdown,
 )
 
 with install_hint("aiohttp", "sse_fast.adapters.aiohttp"):
@@ -65,19 +57,15 @@ _PEER_WORDING = {
     "id": "id must not contain line separators or null characters",
     "event": "event must not contain line separators",
 }
-_STOPPED = "the stream has ended (stop_streaming() was called)"
+Response = TypeVar("Response", bound="EventSourceResponse")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
 
 def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
-    """End ``app``'s open streams when it shuts down (from aiohttp's ``on_shutdown``).
-
-    Every response prepared for ``app`` (or a sub-application) then drains on shutdown:
-    its ``shutdown_grace_period``, its ``farewell``, and the end of its body, so the
-    server does not wait ``shutdown_timeout`` for endless streams. Returns the
-    :class:`~sse_fast.stream.Shutdown`, which can also be triggered by hand.
-    """
+    """End ``app``'s open streams on its ``on_shutdown``: each gets its
+    ``shutdown_grace_period``, then its ``farewell`` and the end of its body. Returns the
+    :class:`~sse_fast.stream.Shutdown`, which can also be triggered by hand."""
     shutdown = shutdown if shutdown is not None else Shutdown()
 
     async def end_streams(app: web.Application) -> None:
@@ -89,20 +77,15 @@ def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
 
 
 class _DepartureWatch(asyncio.Protocol):
-    """Stands in for aiohttp's protocol on the transport while a stream lasts.
+    """Stands in for aiohttp's protocol on the transport while a stream lasts: aiohttp
+    tells a handler that its client left only by cancelling it (``handler_cancellation``);
+    this hears ``connection_lost`` at once, with no task or timer."""
 
-    aiohttp tells a handler that its client left only by cancelling it, and only with
-    ``handler_cancellation=True``; this hears ``connection_lost`` itself, at once and
-    with no task or timer, and passes everything on to aiohttp's protocol.
-    """
+    __slots__ = ("inner", "stream")
 
-    __slots__ = ("inner", "on_lost")
-
-    def __init__(
-        self, inner: asyncio.Protocol, on_lost: Callable[[Exception | None], None]
-    ) -> None:
+    def __init__(self, inner: asyncio.Protocol, stream: _Stream) -> None:
         self.inner = inner
-        self.on_lost = on_lost
+        self.stream = stream
 
     def data_received(self, data: bytes) -> None:
         self.inner.data_received(data)
@@ -118,40 +101,66 @@ class _DepartureWatch(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.inner.connection_lost(exc)
-        self.on_lost(exc)
+        if isinstance(exc, TimeoutError) and not self.stream.stopping:
+            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
+            # reading, as our own timer was about to.
+            self.stream.timed_out = True
+            self.stream.stop()
+        else:
+            self.stream.client_left()
 
 
 class _Stream(EventStream):
-    """The engine's stream of one response, which it tells when it ends."""
+    """The engine's stream of one response: when it stops, a timed-out client is logged
+    and cut off, and a queue's stream that has to drain is run to its end."""
 
     __slots__ = ("response",)
-
-    def __init__(self, response: EventSourceResponse, source: Any, shutdown: Shutdown) -> None:
-        super().__init__(source, options=response.options, shutdown=shutdown)
-        self.response = response
-
-    def begin_shutdown(self) -> None:
-        self.response._shutting_down = True
-        super().begin_shutdown()
+    response: EventSourceResponse
 
     def stop(self) -> None:
-        if not self.stopping:
-            super().stop()
-            self.response._stream_stopped(self)
+        if self.stopping:
+            return
+        super().stop()
+        request = self.response._req
+        if self.timed_out and request is not None:
+            logger.warning(
+                "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
+                request.remote, self.options.send_timeout,
+            )  # fmt: skip
+            # A stalled client never drains the buffer, so a graceful close would hang.
+            # After the send that timed out has raised: a handler that aiohttp cancels for
+            # the abort must see SendTimeoutError, not CancelledError.
+            if request.transport is not None:
+                asyncio.get_running_loop().call_soon(request.transport.abort)
+        if self.response._queue is not None and self.draining:
+            self.response._run_to_end()  # the farewell and the end of the body
+
+
+def _make_options(*values: Any) -> StreamOptions:
+    sep, ping, send_timeout, grace, farewell = values
+    return StreamOptions(sep=sep, ping=ping, send_timeout=send_timeout,
+                         shutdown_grace_period=grace, farewell=farewell)  # fmt: skip
+
+
+# Responses made with the same options share them: less memory per idle stream.
+_shared_options = functools.lru_cache(maxsize=64, typed=True)(_make_options)
+
+
+async def _run(stream: _Stream) -> None:
+    """Run ``stream`` to its end. A send timeout was logged and the connection aborted."""
+    try:  # noqa: SIM105 (contextlib.suppress would be one more object per idle stream)
+        await stream.run(stream.response._write, end=stream.response._end_body)
+    except SendTimeoutError:
+        pass
 
 
 class EventSourceResponse(web.StreamResponse):
-    """A response of server-sent events, driven by the sse_fast engine.
+    """A response of server-sent events: after :meth:`prepare`, :meth:`send` them.
 
-    After :meth:`prepare`, :meth:`send` writes an event before returning when no write
-    is under way; events sent while one is leave together with the next, and when a
-    client falls behind, ``send()`` waits (backpressure). It pings every
-    ``ping_interval`` seconds (``0``: never), and when a write stalls for
-    ``send_timeout`` seconds (``None``: never) it logs one line, aborts the connection
-    and raises :class:`SendTimeoutError` (a ``TimeoutError``). A client that leaves is
-    noticed at once. On server shutdown (see :func:`setup`) the handler has
-    ``shutdown_grace_period`` seconds to finish, then ``farewell`` is sent and the
-    stream ends. Once the stream has ended, :meth:`send` raises ``ConnectionResetError``.
+    Pings every ``ping_interval`` s (``0``: none). A write stalled for ``send_timeout`` s
+    (``None``: no limit) is logged in one line, the connection aborted, and ``send()``
+    raises :class:`SendTimeoutError`. On shutdown (:func:`setup`) the handler has
+    ``shutdown_grace_period`` s, then ``farewell`` is sent and the stream ends.
     """
 
     DEFAULT_PING_INTERVAL: float = 15
@@ -176,28 +185,27 @@ class EventSourceResponse(web.StreamResponse):
         self.headers["Content-Type"] = "text/event-stream"
         self.headers["Cache-Control"] = "no-cache"
         self.headers["X-Accel-Buffering"] = "no"
-        if headers is not None:
-            self.headers.update(headers)
+        self.headers.update(headers or {})
         if not isinstance(ping_interval, int | float) or isinstance(ping_interval, bool):
             raise TypeError(f"ping_interval must be a number of seconds: {ping_interval!r}")
-        if not ping_interval >= 0:
-            raise ValueError(f"ping_interval must be >= 0 (0 disables pings): {ping_interval!r}")
+        if not ping_interval >= 0:  # aiohttp-sse's words, and what sse_fast accepts
+            raise ValueError(
+                f"ping interval must be positive (or 0: no pings): ping_interval={ping_interval!r}"
+            )
+        sep = sep if sep is not None else self.DEFAULT_SEPARATOR
+        options = (sep, ping_interval, send_timeout, shutdown_grace_period, farewell)
+        try:
+            self.options = _shared_options(*options)
+        except TypeError:  # an unhashable farewell, or a bad option: raised again, by name
+            self.options = _make_options(*options)
         self._ping_interval = ping_interval
-        self.options = StreamOptions(
-            sep=sep if sep is not None else self.DEFAULT_SEPARATOR,
-            ping=ping_interval,
-            send_timeout=send_timeout,
-            shutdown_grace_period=shutdown_grace_period,
-            farewell=farewell,
-        )
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
         self._stream: _Stream | None = None
         self._ended: asyncio.Task[None] | None = None  # send() mode: run() to the end
-        self._shutting_down = False
         self._watch: _DepartureWatch | None = None
-        self._saved_user_timeout: int | None = None
-        self._timed_socket: socket.socket | None = None
+        self._user_timeout: tuple[socket.socket, int] | None = None  # to restore
+        self._prepare_on_enter: web.BaseRequest | None = None  # from sse_response()
 
     @property
     def ping_interval(self) -> float:
@@ -218,7 +226,7 @@ class EventSourceResponse(web.StreamResponse):
         """Whether events can still be sent: False once the client left, the stream was
         stopped or timed out, or the server began shutting down."""
         stream, queue = self._stream, self._queue
-        if stream is None or stream.stopping or self._shutting_down:
+        if stream is None or stream.stopping or stream.shutdown_begun:
             return False
         transport = self._req.transport if self._req is not None else None
         closing = transport is None or transport.is_closing()  # gone, not yet reported
@@ -232,114 +240,60 @@ class EventSourceResponse(web.StreamResponse):
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         """Send the headers; from now on :meth:`send` streams. Methods other than GET get
         405 unless ``allow_all_methods``. Preparing again changes nothing."""
-        if self.prepared:
-            return self._payload_writer
-        writer = await self._start_response(request)
-        self._queue = EventQueue()
-        self._begin(request, self._queue).start(self._write_body, end=self._end_body)
-        return writer
+        if not self.prepared:
+            self._queue = EventQueue()
+            stream = await self._begin(request, self._queue)
+            stream.start(self._write, end=self._end_body)
+        return self._payload_writer
 
     async def stream(
         self, request: web.BaseRequest, events: AsyncIterable[Any] | Iterable[Any]
     ) -> None:
-        """Prepare, then stream ``events`` in the handler's task until the stream ends.
-
-        ``events`` is what the sse_fast engine streams: a sync or async iterable of
-        ``ServerSentEvent``, ``str`` (data), ``dict`` (fields) or framed ``bytes``. The
-        stream ends when it is exhausted, the client leaves, a send stalls for
-        ``send_timeout`` (the connection is then aborted) or the server shuts down; the
-        iterable is closed in every case, and nothing is raised but what it raised.
-        """
+        """Prepare, then stream ``events`` (what the engine streams: a sync or async
+        iterable of events, ``str``, ``dict`` or framed ``bytes``) until the stream ends.
+        The iterable is closed in every case; only what it raised is raised."""
         if self.prepared:
             raise RuntimeError("stream() prepares the response itself: do not prepare it")
-        await self._start_response(request)
-        try:
-            await self._begin(request, events).run(self._write_body, end=self._end_body)
-        except SendTimeoutError:
-            pass  # logged, and the connection aborted: see _stream_stopped
-        finally:
-            self._forget_watch()
+        await _run(await self._begin(request, events))
 
-    async def _start_response(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+    async def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
         if not self._allow_all_methods and request.method != "GET":
             raise web.HTTPMethodNotAllowed(request.method, ["GET"])
         # Connection: keep-alive is an HTTP/1.1 header; HTTP/1.0 responses end by closing.
         if request.version == HttpVersion11 and "Connection" not in self.headers:
             self.headers["Connection"] = "keep-alive"
-        self._set_tcp_user_timeout(request)
-        return await super().prepare(request)
-
-    def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
-        config = getattr(request, "config_dict", None)  # a web.Request's app and parents
-        shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
-        if shutdown is None:  # no setup(app): drain_on_signals(), or by hand
-            shutdown = current_shutdown()
-        self._stream = stream = _Stream(self, source, shutdown)
         transport = request.transport
+        self._set_user_timeout(transport)
+        await super().prepare(request)
+        config = getattr(request, "config_dict", None)  # a web.Request's app and parents
+        # Without setup(app): the loop's current_shutdown() (drain_on_signals(), by hand).
+        shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
+        self._stream = stream = _Stream(source, options=self.options, shutdown=shutdown)
+        stream.response = self
         if transport is not None and not transport.is_closing():
             inner = transport.get_protocol()
             assert isinstance(inner, asyncio.Protocol)
-            self._watch = _DepartureWatch(inner, self._connection_lost)
+            self._watch = _DepartureWatch(inner, stream)
             transport.set_protocol(self._watch)
         else:
             stream.client_left()
         return stream
 
-    def _connection_lost(self, exc: Exception | None) -> None:
-        stream = self._stream
-        assert stream is not None
-        if isinstance(exc, TimeoutError) and not stream.stopping:
-            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
-            # reading, as our own timer was about to.
-            stream.timed_out = True
-            stream.stop()
-        else:
-            stream.client_left()
-
-    def _forget_watch(self) -> None:
-        """Give the transport back to aiohttp's protocol (keep-alive: the next request)."""
-        watch, self._watch = self._watch, None
-        transport = self._req.transport if self._req is not None else None
-        if watch is not None and transport is not None and transport.get_protocol() is watch:
-            transport.set_protocol(watch.inner)
-
-    def _stream_stopped(self, stream: _Stream) -> None:
-        """The engine stopped the stream; with nobody to run it to its end, start that."""
-        if stream.timed_out:
-            peer = self._req.remote if self._req is not None else None
-            logger.warning(
-                "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
-                peer, self.options.send_timeout,
-            )  # fmt: skip
-            # After the send that timed out has raised (a handler cancelled by aiohttp
-            # for the abort must see SendTimeoutError, not CancelledError).
-            asyncio.get_running_loop().call_soon(self._abort)
-        if self._queue is not None and self._ended is None and stream.draining:
-            self._run_to_end()  # the farewell and the end of the body, handler or not
-
     def _run_to_end(self) -> asyncio.Task[None]:
         if self._ended is None:
-            self._ended = asyncio.get_running_loop().create_task(self._run_queue())
+            assert self._stream is not None
+            self._ended = asyncio.get_running_loop().create_task(_run(self._stream))
         return self._ended
 
-    async def _run_queue(self) -> None:
-        assert self._stream is not None
-        try:
-            await self._stream.run(self._write_body, end=self._end_body)
-        except SendTimeoutError:
-            pass  # send() raised it; wait() returns
-        finally:
-            self._forget_watch()
-
-    async def _write_body(self, data: bytes) -> None:
-        writer = self._payload_writer
-        if writer is None or self._eof_sent:
-            raise ConnectionResetError("the response has ended")
-        await writer.write(data)
+    @property
+    def _write(self) -> Callable[[bytes], Awaitable[None]]:
+        """aiohttp's writer, called by the engine with no call of ours in between."""
+        assert self._payload_writer is not None
+        return self._payload_writer.write
 
     async def _end_body(self, data: bytes) -> None:
         await super().write_eof(data)
-        self._restore_tcp_user_timeout()
+        self._release()
 
     # ------------------------------------------------------------ sending
 
@@ -350,26 +304,22 @@ class EventSourceResponse(web.StreamResponse):
         event: str | None = None,
         retry: int | None = None,
     ) -> None:
-        """Send one event: ``data`` (split into one ``data:`` line per line), ``id``
-        (no CR, LF or NUL), ``event`` (no CR or LF), ``retry`` (milliseconds, an int >= 0).
-
-        Invalid fields raise ``ValueError`` or ``TypeError`` and nothing is sent.
-        """
+        """Send one event (``retry`` in milliseconds); invalid fields raise ``ValueError``
+        or ``TypeError`` and nothing is sent. Waits while the client is behind."""
         try:
             frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
         except ValueError as exc:
             field = str(exc).split(" ", 1)[0]
-            if field in _PEER_WORDING:  # what aiohttp-sse says, and the value
-                value = id if field == "id" else event
-                raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
-            raise
-        queue = self._queue
-        if queue is None:
-            raise self._not_streaming()
-        try:  # as _put() does, one call shorter: the path of every event
-            await queue.put(frame)
-        except RuntimeError:  # put() on a closed queue
-            raise ConnectionResetError(_STOPPED) from None
+            if field not in _PEER_WORDING:
+                raise
+            # What aiohttp-sse says, and the value.
+            value = id if field == "id" else event
+            raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
+        queue, stream = self._queue, self._stream
+        if queue is None or queue.closed or stream is None:
+            await self._put(frame)  # raises why not
+        else:  # the path of every event: what queue.put() does, one call shorter
+            await stream.push(frame)
 
     async def send_event(self, event: ServerSentEvent) -> None:
         """Send an ``sse_fast.ServerSentEvent`` (any of its fields, comments included)."""
@@ -387,18 +337,17 @@ class EventSourceResponse(web.StreamResponse):
     async def _put(self, item: Any) -> None:
         queue = self._queue
         if queue is None:
-            raise self._not_streaming()
+            raise RuntimeError(
+                "this response streams from an iterable: yield the event there"
+                if self._stream is not None
+                else "send() streams through the response once prepared: call prepare() first"
+            )
         try:
             await queue.put(item)
         except RuntimeError:  # put() on a closed queue
-            raise ConnectionResetError(_STOPPED) from None
-
-    def _not_streaming(self) -> RuntimeError:
-        return RuntimeError(
-            "this response streams from an iterable: yield the event there"
-            if self._stream is not None
-            else "send() streams through the response once prepared: call prepare() first"
-        )
+            raise ConnectionResetError(
+                "the stream has ended (stop_streaming() was called)"
+            ) from None
 
     # ------------------------------------------------------------ ending
 
@@ -412,17 +361,16 @@ class EventSourceResponse(web.StreamResponse):
         self._run_to_end()
 
     async def wait(self) -> None:
-        """Wait until the stream has ended: stopped, client gone, shut down or timed out.
-
-        Cancelling the caller cancels the wait (the ``CancelledError`` is raised), not
-        the stream.
-        """
+        """Wait until the stream has ended (stopped, client gone, shut down or timed
+        out); cancelling the caller cancels the wait, not the stream."""
         if self._queue is None:
             raise RuntimeError("Response is not started")
-        ended = self._run_to_end()
-        await asyncio.shield(ended)
+        await asyncio.shield(self._run_to_end())
 
-    async def __aenter__(self) -> EventSourceResponse:
+    async def __aenter__(self: Response) -> Response:
+        request, self._prepare_on_enter = self._prepare_on_enter, None
+        if request is not None:
+            await self.prepare(request)
         return self
 
     async def __aexit__(
@@ -431,10 +379,9 @@ class EventSourceResponse(web.StreamResponse):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        """Leaving normally ends the stream once what was sent is written. Leaving with
-        an exception stops it at once and lets the exception through, except this
-        stream's own :class:`SendTimeoutError`: it was logged, in one line, and the
-        connection aborted, so aiohttp need not log it again with a traceback."""
+        """Leaving normally ends the stream once what was sent is written; with an
+        exception, stops it and lets it through, except this stream's own (logged)
+        :class:`SendTimeoutError`."""
         stream = self._stream
         if self._queue is None or stream is None:
             return False
@@ -443,60 +390,49 @@ class EventSourceResponse(web.StreamResponse):
             await self.wait()
             return False
         stream.stop()
-        self._forget_watch()
         return isinstance(exc, SendTimeoutError) and stream.timed_out
 
     async def write_eof(self, data: bytes = b"") -> None:
-        try:
-            if self._queue is not None and self._stream is not None:
-                if not self._stream.stopping:
-                    self.stop_streaming()
-                await asyncio.wait([self._run_to_end()])
-            await super().write_eof(data)
-        finally:
-            self._restore_tcp_user_timeout()
+        if self._queue is not None:  # send() mode: what was sent is written first
+            self._queue.close()
+            await asyncio.wait([self._run_to_end()])
+        await super().write_eof(data)
+        self._release()
 
-    def _abort(self) -> None:
-        """A stalled client never drains the buffer: a graceful close would hang."""
-        if self._req is not None and (transport := self._req.transport) is not None:
-            transport.abort()
+    # ------------------------------------------------------------ the transport
 
-    # ------------------------------------------------------------ TCP_USER_TIMEOUT
-
-    def _set_tcp_user_timeout(self, request: web.BaseRequest) -> None:
-        """Ask the kernel to drop the connection when sent data stays unacknowledged for
-        ``send_timeout``: a peer that vanished is noticed even when no write blocks."""
+    def _set_user_timeout(self, transport: asyncio.BaseTransport | None) -> None:
+        """As aiohttp-sse does, have the kernel drop the connection when sent data stays
+        unacknowledged for ``send_timeout``: a vanished peer is noticed even when no
+        write blocks."""
         timeout = self.options.send_timeout
-        if timeout is None or _TCP_USER_TIMEOUT is None:
-            return
-        transport = request.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        if timeout is None or _TCP_USER_TIMEOUT is None or sock is None:
             return
-        self._saved_user_timeout = sock.getsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT)
-        self._timed_socket = sock
-        sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, int(timeout * 1000))
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._user_timeout = sock, sock.getsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT)
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, int(timeout * 1000))
 
-    def _restore_tcp_user_timeout(self) -> None:
-        """The connection may serve further requests (keep-alive) with its own timeout."""
-        sock, self._timed_socket = self._timed_socket, None
-        if sock is not None and _TCP_USER_TIMEOUT is not None and sock.fileno() >= 0:
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, self._saved_user_timeout or 0)
-
-
-Response = TypeVar("Response", bound=EventSourceResponse)
+    def _release(self) -> None:
+        """The body has ended and the connection may serve another request (keep-alive):
+        give it back to aiohttp's protocol, with its own TCP_USER_TIMEOUT."""
+        watch, self._watch = self._watch, None
+        transport = self._req.transport if self._req is not None else None
+        if watch is not None and transport is not None and transport.get_protocol() is watch:
+            transport.set_protocol(watch.inner)
+        saved, self._user_timeout = self._user_timeout, None
+        if saved is not None and _TCP_USER_TIMEOUT is not None and saved[0].fileno() >= 0:
+            saved[0].setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, saved[1])
 
 
 @overload
 def sse_response(
     request: web.BaseRequest, *, response_cls: type[Response], **options: Any
-) -> AbstractAsyncContextManager[Response]: ...
+) -> Response: ...
 
 
 @overload
-def sse_response(
-    request: web.BaseRequest, **options: Any
-) -> AbstractAsyncContextManager[EventSourceResponse]: ...
+def sse_response(request: web.BaseRequest, **options: Any) -> EventSourceResponse: ...
 
 
 def sse_response(
@@ -504,22 +440,17 @@ def sse_response(
     *,
     response_cls: type[EventSourceResponse] = EventSourceResponse,
     **options: Any,
-) -> AbstractAsyncContextManager[EventSourceResponse]:
-    """A prepared response to ``send()`` through, as an async context manager.
+) -> EventSourceResponse:
+    """A response to ``send()`` through, prepared when entered as an async context manager.
 
     ``options`` are :class:`EventSourceResponse`'s (``status``, ``headers``, ``sep``,
     ``send_timeout``, ``ping_interval``, ...). Leaving the block normally writes every
     event sent, ends the stream and raises nothing; leaving it with an exception stops
     the stream at once and lets the exception through. Return the response afterwards.
     """
-    return _streaming(_response(response_cls, options), request)
-
-
-@contextlib.asynccontextmanager
-async def _streaming(response: Response, request: web.BaseRequest) -> AsyncIterator[Response]:
-    await response.prepare(request)
-    async with response:
-        yield response
+    response = _response(response_cls, options)
+    response._prepare_on_enter = request  # no generator: less memory per idle stream
+    return response
 
 
 async def stream(
@@ -536,7 +467,7 @@ async def stream(
         return await stream(request, generate())
     """
     response = _response(response_cls, options)
-    await response.stream(request, events)
+    await _run(await response._begin(request, events))  # one frame fewer per open stream
     return response
 
 

@@ -146,10 +146,6 @@ AIOHTTP_SSE: dict[str, str] = {
     "tests/test_sse.py::TestPingInterval::test_not_positive[zero]": (
         "documented difference: `ping_interval=0` turns pings off instead of raising"
     ),
-    "tests/test_sse.py::TestPingInterval::test_not_positive[negative]": (
-        "documented difference: the message is `ping_interval must be >= 0 (0 disables "
-        "pings)`, not `ping interval must be positive`"
-    ),
     "tests/test_sse.py::test_ping_timeout": (
         "documented difference: `sep` must be `\\r\\n`, `\\n` or `\\r` (the test fills the "
         "socket with a 10 MB separator)"

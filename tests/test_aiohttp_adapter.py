@@ -409,7 +409,8 @@ def test_calls_before_prepare_are_refused() -> None:
 
 @pytest.mark.parametrize("interval", [-1, float("nan")])
 def test_bad_ping_interval_is_refused(interval: float) -> None:
-    with pytest.raises(ValueError, match="ping_interval"):
+    # aiohttp-sse's words (its own suite matches them), then the value.
+    with pytest.raises(ValueError, match=rf"ping interval must be positive.*={interval!r}$"):
         EventSourceResponse(ping_interval=interval)
 
 
@@ -439,3 +440,16 @@ def test_class_constants_are_aiohttp_sse_s() -> None:
     assert EventSourceResponse.DEFAULT_PING_INTERVAL == 15
     assert EventSourceResponse.DEFAULT_SEND_TIMEOUT == 120
     assert EventSourceResponse.DEFAULT_LAST_EVENT_HEADER == "Last-Event-Id"
+
+
+def test_responses_with_the_same_options_share_them_and_bad_ones_are_named() -> None:
+    assert EventSourceResponse(sep="\n").options is EventSourceResponse(sep="\n").options
+    assert EventSourceResponse(ping_interval=0).options.ping is None
+    assert EventSourceResponse(send_timeout=1).options.send_timeout == 1.0
+    with pytest.raises(TypeError, match="send_timeout"):  # True == 1, but not cached as 1
+        EventSourceResponse(send_timeout=True)
+    with pytest.raises(ValueError, match=r"send_timeout must be > 0 seconds: 0"):
+        EventSourceResponse(send_timeout=0)
+    not_framed: Any = ["bye"]  # unhashable: built without the shared cache, still checked
+    with pytest.raises(TypeError, match="farewell"):
+        EventSourceResponse(farewell=not_framed)

@@ -80,6 +80,7 @@ class EventStream(Pump, Writer):
         "pump_running",
         "pump_waiting",
         "runner",
+        "send_interrupted",
         "shutdown_begun",
         "stopping",
         "timed_out",
@@ -125,6 +126,7 @@ class EventStream(Pump, Writer):
         self.outcome: Outcome | None = None
         self.ending = False  # the end callback is under way
         self.body_ended = False  # the end callback was sent
+        self.send_interrupted = False  # a send was cut off before it returned
         self.error: BaseException | None = None
         self.timed_out = False
         self.shutdown_begun = False
@@ -199,10 +201,21 @@ class EventStream(Pump, Writer):
         self.runner.start()
 
     def client_left(self) -> None:
-        """The transport reports that the client has gone (for servers that say so by a
-        callback rather than by a message to wait for)."""
+        """The client has gone (the disconnect watcher heard it, or the transport said so
+        by a callback). During the end of the body, that send first gets
+        :attr:`Clock.END_GRACE <.clock.Clock.END_GRACE>` to return: some servers report
+        their own end of the body as a departure, from inside it."""
         if not self.ending:
             self._disconnected()
+        elif not self.body_ended and self.runner is not None:
+            self.clock.left_during_end(anyio.current_time())
+            self.runner.arm()
+
+    @property
+    def can_end_body(self) -> bool:
+        """Whether the caller may still end the body: the stream did not, and no send
+        was cut off in the middle (one after it would stall as well)."""
+        return not (self.body_ended or self.send_interrupted)
 
     def _end_error(self) -> BaseException:
         if self.timed_out:
@@ -253,6 +266,9 @@ class EventStream(Pump, Writer):
         elif due & Due.SEND_TIMEOUT:
             self.timed_out = True
             self.stop()
+        elif due & Due.END_STALLED:
+            if not self.body_ended:
+                self._disconnected()
         elif due & Due.PING:
             self.ping_due = True
             self.kick()

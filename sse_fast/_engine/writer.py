@@ -26,9 +26,12 @@ _DISCONNECT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.E
 
 
 def is_disconnect(exc: OSError) -> bool:
-    """ASGI servers raise an ``OSError`` of their own (no errno) once the client left;
-    another ``OSError`` (a full disk, too many files) is an error, raised as such."""
-    return isinstance(exc, ConnectionError) or exc.errno is None or exc.errno in _DISCONNECT_ERRNOS
+    """ASGI servers raise a subclass of ``OSError`` of their own (no errno) once the
+    client left (ASGI 2.4); another ``OSError`` (a full disk, too many files, a plain
+    ``OSError``) is an error, raised as such."""
+    if isinstance(exc, ConnectionError) or exc.errno in _DISCONNECT_ERRNOS:
+        return True
+    return exc.errno is None and type(exc) is not OSError
 
 
 class Writer:
@@ -46,6 +49,7 @@ class Writer:
     stopping: bool
     ending: bool
     body_ended: bool
+    send_interrupted: bool
     outcome: Outcome | None
     error: BaseException | None
     _farewell_started: bool
@@ -108,6 +112,9 @@ class Writer:
                 raise
             self._disconnected()
             return False
+        except BaseException:
+            self.send_interrupted = True  # cut off mid-send: nothing may follow it
+            raise
         finally:
             self.clock.send_started = None
         runner.wrote()
@@ -115,8 +122,11 @@ class Writer:
 
     async def _finish(self, *, shutting_down: bool) -> None:
         """The source is done (or cut off by shutdown): its last events leave now, with
-        the farewell when shutting down, then the end of the body."""
+        the farewell when shutting down, then the end of the body. Not after a send
+        that was cut off (it stalled): a write behind it would stall as well."""
         assert self.runner is not None
+        if self.send_interrupted:
+            return
         if not shutting_down:
             while self.writing and not self.stopping:
                 await self.runner.wait_for_writer()

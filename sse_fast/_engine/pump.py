@@ -1,13 +1,13 @@
-"""The pump: pulling a source, or serving an EventQueue, into the stream's batch.
+"""The pump: pulling the stream's source into its batch, and closing the source.
 
-It runs in the task that called :meth:`EventStream.run` (an EventQueue's ``put`` runs
-in the putter's task). When the writer is idle it writes before the source is resumed;
-items made in a fast synchronous run of the source are buffered and leave together.
+It runs in the task that called :meth:`EventStream.run`. When the writer is idle it
+writes before the source is resumed; items made in a fast synchronous run of the source
+are buffered and leave together. An EventQueue source is served by
+:mod:`.queue_consumer` (its puts write themselves); the pump then only waits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._framing import ServerSentEvent, encode_many
-from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS, Batch
+from .batch import MAX_AGE, Batch
 from .queue import EventQueue
+from .threads import ThreadedSource
 
 if TYPE_CHECKING:
     from .clock import Clock
     from .options import StreamOptions
-    from .outcome import Outcome
     from .runners import Runner
 
 __all__ = ["SLOW_STEP", "Pump", "check_source"]
@@ -100,22 +100,52 @@ class Pump:
     ping_due: bool
     stopping: bool
     in_source: bool
-    pump_waiting: bool
-    pump_running: bool
+    shutdown_begun: bool
     error: BaseException | None
-    outcome: Outcome | None
-    _queue_limit: int
+    _source: Any
     _pulled: Any
-    _putter: asyncio.Task[Any] | anyio.CancelScope | None
 
     if TYPE_CHECKING:
         clock: Clock
 
         async def flush(self, frame: bytes = b"") -> None: ...
         async def write(self, data: bytes, *, last: bool = False) -> bool: ...
+        async def _serve_queue(self, queue: EventQueue) -> None: ...
+        async def _finish(self, *, shutting_down: bool) -> None: ...
+        def fail(self, exc: BaseException) -> None: ...
         def kick(self) -> None: ...
-        def _end_error(self) -> BaseException: ...
-        def _completed(self) -> bool: ...
+
+    async def _pump(self) -> None:
+        try:
+            await self._pump_source()
+        except Exception as exc:  # a bad item, a failed write: run() raises it
+            self.fail(exc)
+
+    async def _pump_source(self) -> None:
+        source = self._source
+        if isinstance(source, EventQueue):
+            await self._serve_queue(source)
+        elif isinstance(source, list | tuple):
+            for item in source:
+                self.batch.add(item)
+                if self.batch.full:
+                    await self.flush()
+        else:
+            if isinstance(source, AsyncIterable):
+                # An async iterable need not be its own iterator (a broker Subscription
+                # is not): pull from, and close, what __aiter__ gives.
+                source = source.__aiter__()
+            else:
+                source = ThreadedSource(iter(source), self.options.thread_limiter)
+            self._pulled = source
+            try:
+                await self._pull(source)
+            except Exception as exc:  # a bad item: raised by run(), before the source's own
+                if self.error is None:
+                    self.error = exc
+            finally:
+                await self.close_source()
+        await self._finish(shutting_down=self.shutdown_begun)
 
     async def _pull(self, source: Any) -> None:
         batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
@@ -167,110 +197,6 @@ class Pump:
         finally:
             self.writing = False
         self.clock.writes += 1
-
-    @property
-    def putters_write(self) -> bool:
-        """An EventQueue's puts write themselves: its pump waits, or has not started."""
-        return self.pump_waiting or not self.pump_running
-
-    def attach_queue(self, queue: EventQueue) -> None:
-        """Become ``queue``'s consumer (once): its items go straight into the batch."""
-        if self._queue_limit:
-            return
-        self._queue_limit = min(queue.maxsize, MAX_EVENTS)  # one test per put: room?
-        for item in queue.attach(self):
-            self.batch.add(item)
-
-    async def _serve_queue(self, queue: EventQueue) -> None:
-        assert self.runner is not None
-        self.attach_queue(queue)
-        while not self.stopping:
-            if (self.batch or self.ping_due) and not self.writing:
-                await self.flush()
-            elif queue.closed and not self.writing:
-                return
-            else:
-                self.pump_waiting = True
-                try:
-                    await self.runner.wait_pump()
-                finally:
-                    self.pump_waiting = False
-
-    # ------------------------------------------------------------ EventQueue, attached
-
-    async def push(self, item: Any) -> None:
-        batch, runner = self.batch, self.runner
-        assert runner is not None
-        if batch.count >= self._queue_limit or batch.size >= MAX_BYTES:
-            await self._wait_for_room()
-        elif self.stopping:
-            raise self._end_error()
-        write_now = not (self.writing or runner.wrote_this_turn())
-        framed = type(item) is bytes  # send(): framed already
-        if not batch:
-            if write_now and framed and not self.ping_due:
-                await self._write_through(item)  # the usual send(): nothing else to write
-                return
-            batch.started = time.perf_counter()
-        if framed:
-            batch.add_frame(item)
-        else:
-            batch.add(item)
-        if write_now:
-            await self._write_through()
-        else:
-            runner.flush_later(batch.started + MAX_AGE)  # leaves with the write under way
-
-    async def _wait_for_room(self) -> None:
-        runner, batch = self.runner, self.batch
-        assert runner is not None
-        while (batch.count >= self._queue_limit or batch.size >= MAX_BYTES) and not self.stopping:
-            if self.writing or runner.wrote_this_turn():
-                await runner.wait_for_writer()
-            else:
-                await self._write_through()
-        if self.stopping:
-            raise self._end_error()
-
-    async def _write_through(self, frame: bytes = b"") -> None:
-        """Flush (``frame`` first) in the putter's task, which stop() interrupts if the
-        write suspends (a timeout, a departure): the putter then raises the stream's end
-        error."""
-        runner = self.runner
-        assert runner is not None
-        if runner.loop is None:  # trio: a cancel scope, which stop() cancels
-            with anyio.CancelScope() as self._putter:
-                await self.flush(frame)
-            self._putter = None
-        else:
-            # No cancel scope per event: stop() cancels this task only when it is
-            # suspended in the write, and says so by clearing _putter.
-            self._putter = task = asyncio.current_task(runner.loop)
-            try:
-                await self.flush(frame)
-            except asyncio.CancelledError:
-                if self._putter is task or not self.stopping:
-                    raise  # not ours: the caller was cancelled
-                uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
-                if uncancel is not None and uncancel() > 0:
-                    raise  # cancelled by someone else as well
-                raise self._end_error() from None
-            finally:
-                self._putter = None
-        if self.stopping and not self._completed():
-            raise self._end_error()
-
-    def push_nowait(self, item: Any) -> None:
-        if self.batch.count >= self._queue_limit or self.batch.size >= MAX_BYTES:
-            raise asyncio.QueueFull(f"EventQueue is full ({self.batch.count} items unsent)")
-        if not self.batch:
-            self.batch.started = time.perf_counter()
-        self.batch.add(item)
-        self.kick()
-
-    def source_closed(self) -> None:
-        if self.pump_waiting and self.runner is not None:
-            self.runner.wake_pump()
 
     async def close_source(self) -> None:
         """Close the source so its ``finally`` runs, even when we were cancelled; once."""

@@ -1,7 +1,8 @@
 """The writer: the batch (and a due ping) to the transport, one write at a time.
 
 Whoever finds the writer idle writes: the pump, a putter, or (for what was buffered
-when the source suspended, and for pings) a short-lived flusher task.
+when the source suspended, and for pings) a short-lived flusher task, which
+:meth:`Writer.kick` starts. It also ends the body, with the last events.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Writer:
     writing: bool
     ping_due: bool
     stopping: bool
+    pump_waiting: bool
     ending: bool
     body_ended: bool
     send_interrupted: bool
@@ -73,6 +75,15 @@ class Writer:
             if not (data and self.options.ping_idle_only):
                 data = self.options.make_ping() + data
         return data
+
+    def kick(self) -> None:
+        """There is something to write: have it written now if nobody is writing."""
+        if self.writing or self.stopping or self.runner is None:
+            return
+        if self.pump_waiting:
+            self.runner.wake_pump()
+        else:
+            self.runner.start_flusher()
 
     async def flush(self, frame: bytes = b"") -> None:
         """Write ``frame`` (an event's, made while the batch was empty and no ping was

@@ -377,6 +377,19 @@ class StalledEnd(Transport):
         self.end_started.set()
         await anyio.sleep_forever()
 
+    async def run(self, stream: EventStream, then: Any) -> Outcome:
+        """Run ``stream``; call ``then()`` once its end of the body stalls."""
+
+        async def once_the_end_stalls() -> None:
+            await self.end_started.wait()
+            then()
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                group.start_soon(once_the_end_stalls)
+                outcome = await stream.run(self.send, self.wait_disconnect, end=self.end)
+        return outcome
+
 
 def one_event(closed: list[str]) -> AsyncIterator[str]:
     async def source() -> AsyncIterator[str]:
@@ -396,18 +409,10 @@ async def test_a_client_leaving_during_a_stalled_end_of_the_body_ends_the_stream
     async def on_disconnect(message: object) -> None:
         left.append(message)
 
-    async def leave_once_the_end_stalls() -> None:
-        await transport.end_started.wait()
-        transport.left.set()
-
     stream = EventStream(
         one_event(closed), ping=0, shutdown=Shutdown(), on_disconnect=on_disconnect
     )
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as group:
-            group.start_soon(leave_once_the_end_stalls)
-            outcome = await stream.run(transport.send, transport.wait_disconnect, end=transport.end)
-    assert outcome is Outcome.DISCONNECTED
+    assert await transport.run(stream, then=transport.left.set) is Outcome.DISCONNECTED
     assert closed == ["closed"]
     assert left == [{"type": "http.disconnect"}]
     assert transport.end_calls == 1
@@ -442,23 +447,15 @@ async def test_a_shutdown_during_a_stalled_end_ends_the_stream_without_ending_it
     transport = StalledEnd()
     shutdown = Shutdown()
 
-    async def shut_down_once_the_end_stalls() -> None:
-        await transport.end_started.wait()
-        shutdown.trigger()
-
     stream = EventStream(one_event(closed), ping=0, shutdown=shutdown)
-    with anyio.fail_after(5):
-        async with anyio.create_task_group() as group:
-            group.start_soon(shut_down_once_the_end_stalls)
-            outcome = await stream.run(transport.send, transport.wait_disconnect, end=transport.end)
-    assert outcome is Outcome.SHUTDOWN
+    assert await transport.run(stream, then=shutdown.trigger) is Outcome.SHUTDOWN
     assert closed == ["closed"]
     assert transport.end_calls == 1  # a stalled end is not written a second time
     assert not stream.can_end_body
 
 
 async def test_a_cancellation_during_a_stalled_send_closes_the_source_and_propagates() -> None:
-    closed: list[str] = []
+    closed: list[bool] = []
     sends = 0
     send_started = anyio.Event()
 
@@ -469,17 +466,9 @@ async def test_a_cancellation_during_a_stalled_send_closes_the_source_and_propag
             send_started.set()
             await anyio.sleep_forever()
 
-    async def endless() -> AsyncIterator[str]:
-        try:
-            while True:
-                yield "tick"
-                await anyio.sleep(0.01)
-        finally:
-            closed.append("closed")
-
     transport = Stalled()
     farewell = sse_fast.ServerSentEvent("bye")
-    stream = EventStream(endless(), ping=0, shutdown=Shutdown(), farewell=farewell)
+    stream = EventStream(endless(closed), ping=0, shutdown=Shutdown(), farewell=farewell)
     with anyio.fail_after(5):
         with anyio.CancelScope() as outside:
             async with anyio.create_task_group() as group:
@@ -487,7 +476,7 @@ async def test_a_cancellation_during_a_stalled_send_closes_the_source_and_propag
                 await send_started.wait()
                 outside.cancel()
     assert outside.cancelled_caught
-    assert closed == ["closed"]
+    assert closed == [True]
     assert sends == 1  # no farewell written behind a send that was cut in the middle
 
 

@@ -11,19 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from .._framing import ServerSentEvent, encode_many
-from .batch import MAX_AGE, Batch
+from .batch import MAX_AGE
 from .queue import EventQueue
+from .state import StreamState
 from .threads import ThreadedSource
-
-if TYPE_CHECKING:
-    from .clock import Clock
-    from .options import StreamOptions
-    from .runners import Runner
 
 __all__ = ["SLOW_STEP", "Pump", "check_source"]
 
@@ -87,33 +83,8 @@ class _Step:
                     return done.value
 
 
-class Pump:
+class Pump(StreamState):
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
-
-    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
-        __slots__ = ()
-
-    batch: Batch
-    options: StreamOptions
-    runner: Runner | None
-    writing: bool
-    ping_due: bool
-    stopping: bool
-    in_source: bool
-    shutdown_begun: bool
-    error: BaseException | None
-    _source: Any
-    _pulled: Any
-
-    if TYPE_CHECKING:
-        clock: Clock
-
-        async def flush(self, frame: bytes = b"") -> None: ...
-        async def write(self, data: bytes, *, last: bool = False) -> bool: ...
-        async def _serve_queue(self, queue: EventQueue) -> None: ...
-        async def _finish(self, *, shutting_down: bool) -> None: ...
-        def fail(self, exc: BaseException) -> None: ...
-        def kick(self) -> None: ...
 
     async def _pump(self) -> None:
         try:

@@ -15,43 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS, Batch
+from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS
+from .state import StreamState
 
 if TYPE_CHECKING:
-    from .options import StreamOptions
-    from .outcome import Outcome
     from .queue import EventQueue
-    from .runners import Runner
 
 __all__ = ["QueueConsumer"]
 
 
-class QueueConsumer:
+class QueueConsumer(StreamState):
     """The EventQueue side of :class:`~.stream.EventStream` (a base class of it): what
     :class:`~.queue.EventQueue` calls on the stream it feeds."""
-
-    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
-        __slots__ = ()
-
-    batch: Batch
-    options: StreamOptions
-    runner: Runner | None
-    writing: bool
-    ping_due: bool
-    stopping: bool
-    pump_waiting: bool
-    pump_running: bool
-    send_interrupted: bool
-    outcome: Outcome | None
-    _queue_limit: int
-    _putter: asyncio.Task[Any] | anyio.CancelScope | None
-
-    if TYPE_CHECKING:
-
-        async def flush(self, frame: bytes = b"") -> None: ...
-        def kick(self) -> None: ...
-        def _end_error(self) -> BaseException: ...
-        def _completed(self) -> bool: ...
 
     @property
     def putters_write(self) -> bool:

@@ -10,44 +10,18 @@ write and the runner's tasks. The clock's timer lands in :meth:`Stopping.on_cloc
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .clock import Clock, Due
+from .clock import Due
 from .outcome import Outcome, SendTimeoutError
-
-if TYPE_CHECKING:
-    from .options import StreamOptions
-    from .runners import Runner
+from .state import StreamState
 
 __all__ = ["Stopping"]
 
 
-class Stopping:
+class Stopping(StreamState):
     """The ending side of :class:`~.stream.EventStream` (a base class of it)."""
-
-    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
-        __slots__ = ()
-
-    clock: Clock
-    options: StreamOptions
-    runner: Runner | None
-    stopping: bool
-    ping_due: bool
-    ending: bool
-    body_ended: bool
-    timed_out: bool
-    draining: bool
-    shutdown_begun: bool
-    outcome: Outcome | None
-    error: BaseException | None
-    _shutdown_event: Any
-    _putter: asyncio.Task[Any] | anyio.CancelScope | None
-
-    if TYPE_CHECKING:
-
-        def kick(self) -> None: ...
 
     def client_left(self) -> None:
         """The client has gone (the disconnect watcher heard it, or the transport said so

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from .batch import Batch
-from .clock import Clock
 from .outcome import Outcome
-
-if TYPE_CHECKING:
-    from .options import StreamOptions
-    from .runners import Runner
+from .state import StreamState
 
 __all__ = ["Writer", "is_disconnect"]
 
@@ -35,34 +29,8 @@ def is_disconnect(exc: OSError) -> bool:
     return exc.errno is None and type(exc) is not OSError
 
 
-class Writer:
+class Writer(StreamState):
     """The transport side of :class:`~.stream.EventStream` (a base class of it)."""
-
-    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
-        __slots__ = ()
-
-    batch: Batch
-    clock: Clock
-    options: StreamOptions
-    runner: Runner | None
-    writing: bool
-    ping_due: bool
-    stopping: bool
-    pump_waiting: bool
-    ending: bool
-    body_ended: bool
-    send_interrupted: bool
-    outcome: Outcome | None
-    error: BaseException | None
-    _farewell_started: bool
-    _send: Send | None
-    _end: Send | None
-
-    if TYPE_CHECKING:
-
-        def stop(self) -> None: ...
-        def fail(self, exc: BaseException) -> None: ...
-        def _disconnected(self) -> None: ...
 
     def take(self) -> bytes:
         """The batch as bytes, after a due ping."""

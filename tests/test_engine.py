@@ -492,3 +492,9 @@ async def test_a_plain_os_error_from_send_is_raised_not_taken_for_a_departure() 
         await run(one_event(closed), Failing())
     assert raised.value is error
     assert closed == ["closed"]
+
+
+def test_a_stream_has_no_instance_dict() -> None:
+    # Thousands of idle streams per process: every part of the stream declares no slots
+    # of its own, or each stream would carry a dict.
+    assert not hasattr(EventStream([]), "__dict__")

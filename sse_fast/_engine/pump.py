@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -85,6 +85,9 @@ class _Step:
 
 class Pump(StreamState):
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
+
+    if not TYPE_CHECKING:  # EventStream declares the slots
+        __slots__ = ()
 
     async def _pump(self) -> None:
         try:

@@ -28,6 +28,9 @@ class QueueConsumer(StreamState):
     """The EventQueue side of :class:`~.stream.EventStream` (a base class of it): what
     :class:`~.queue.EventQueue` calls on the stream it feeds."""
 
+    if not TYPE_CHECKING:  # EventStream declares the slots
+        __slots__ = ()
+
     @property
     def putters_write(self) -> bool:
         """An EventQueue's puts write themselves: its pump waits, or has not started."""

@@ -10,6 +10,7 @@ write and the runner's tasks. The clock's timer lands in :meth:`Stopping.on_cloc
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -22,6 +23,9 @@ __all__ = ["Stopping"]
 
 class Stopping(StreamState):
     """The ending side of :class:`~.stream.EventStream` (a base class of it)."""
+
+    if not TYPE_CHECKING:  # EventStream declares the slots
+        __slots__ = ()
 
     def client_left(self) -> None:
         """The client has gone (the disconnect watcher heard it, or the transport said so

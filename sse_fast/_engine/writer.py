@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from .outcome import Outcome
 from .state import StreamState
@@ -31,6 +32,9 @@ def is_disconnect(exc: OSError) -> bool:
 
 class Writer(StreamState):
     """The transport side of :class:`~.stream.EventStream` (a base class of it)."""
+
+    if not TYPE_CHECKING:  # EventStream declares the slots
+        __slots__ = ()
 
     def take(self) -> bytes:
         """The batch as bytes, after a due ping."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._framing import ServerSentEvent, encode_many
-from .batch import MAX_AGE
+from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS
 from .queue import EventQueue
 from .state import StreamState
 from .threads import ThreadedSource
@@ -127,8 +127,10 @@ class Pump(StreamState):
         step = _Step(source.__anext__, self._source_suspended)
         sep = self.options.sep
         first = True
+        # A step is timed from the end of the previous one (one clock read per item),
+        # or from the end of a write, which took its own time.
+        started = perf_counter()
         while not self.stopping:
-            started = perf_counter()
             self.in_source = True
             try:
                 item = await step
@@ -141,23 +143,33 @@ class Pump(StreamState):
                 self.in_source = False
             now = perf_counter()
             if self.writing:  # a flusher is writing: it takes this too
-                if not batch:
+                if not batch.count:
                     batch.started = now
                 batch.add(item)
-                if batch.full:
+                if batch.count >= MAX_EVENTS or batch.size >= MAX_BYTES:
                     await runner.wait_for_writer()
+                    now = perf_counter()
+                started = now
                 continue
             write_now = first or step.suspended or now - started >= SLOW_STEP
             first = False
-            if write_now and not batch and not self.ping_due and type(item) is str:
+            if write_now and not batch.count and not self.ping_due and type(item) is str:
                 # One event after a pause: framed and written at once, no batch.
                 await self._write_one(encode_many([item], sep))
+                started = perf_counter()
                 continue
-            if not batch:
+            if not batch.count:
                 batch.started = now
             batch.add(item)
-            if write_now or batch.full or now - batch.started >= MAX_AGE:
+            if (
+                write_now
+                or batch.count >= MAX_EVENTS
+                or batch.size >= MAX_BYTES
+                or now - batch.started >= MAX_AGE
+            ):
                 await self.flush()
+                now = perf_counter()
+            started = now
 
     def _source_suspended(self) -> None:
         """The source is waiting for something: what it made before leaves now."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,29 +44,26 @@ def check_source(source: object) -> None:
         )
 
 
-class _Step:
-    """Awaits one step of an async iterator and tells whether it suspended.
+class _Resume:
+    """Awaits the rest of a step of the source that suspended (the pump ran its start
+    itself: a step that completes without suspending costs no awaitable at all).
 
-    It drives the step's awaitable as ``await`` would (every value yielded to the event
-    loop and sent back), and calls ``on_suspend()`` when the step first yields to the
-    loop: that is when events buffered from a fast run of the source must be written.
+    It drives the step as ``await`` would (every value yielded to the event loop and
+    sent back), after calling ``on_suspend()``: the source waits for something, so the
+    events buffered from its fast run must be written now.
     """
 
-    __slots__ = ("next", "on_suspend", "suspended")
+    __slots__ = ("on_suspend", "signal", "step")
 
-    def __init__(self, next: Callable[[], Awaitable[Any]], on_suspend: Callable[[], None]) -> None:
-        self.next = next
+    def __init__(self, on_suspend: Callable[[], None]) -> None:
         self.on_suspend = on_suspend
-        self.suspended = False
+        self.step: Generator[Any, Any, Any] | None = None
+        self.signal: Any = None
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        self.suspended = False
-        step = self.next().__await__()
-        try:
-            signal = step.send(None)
-        except StopIteration as done:
-            return done.value
-        self.suspended = True
+        step, signal = self.step, self.signal
+        assert step is not None
+        self.step = self.signal = None
         self.on_suspend()
         while True:
             try:
@@ -124,7 +121,7 @@ class Pump(StreamState):
     async def _pull(self, source: Any) -> None:
         batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
         assert runner is not None
-        step = _Step(source.__anext__, self._source_suspended)
+        next_step, resume = source.__anext__, _Resume(self._source_suspended)
         sep = self.options.sep
         first = True
         # A step is timed from the end of the previous one (one clock read per item),
@@ -133,7 +130,15 @@ class Pump(StreamState):
         while not self.stopping:
             self.in_source = True
             try:
-                item = await step
+                step = next_step().__await__()
+                try:
+                    signal = step.send(None)  # as ``await`` starts it
+                except StopIteration as done:
+                    item, suspended = done.value, False
+                else:
+                    suspended = True
+                    resume.step, resume.signal = step, signal
+                    item = await resume
             except StopAsyncIteration:
                 return
             except Exception as exc:
@@ -151,7 +156,7 @@ class Pump(StreamState):
                     now = perf_counter()
                 started = now
                 continue
-            write_now = first or step.suspended or now - started >= SLOW_STEP
+            write_now = first or suspended or now - started >= SLOW_STEP
             first = False
             if write_now and not batch.count and not self.ping_due and type(item) is str:
                 # One event after a pause: framed and written at once, no batch.

@@ -291,11 +291,11 @@ async def stream_response(
         await _release_frozen_client(send, exc)
         return Outcome.DISCONNECTED
     except anyio.get_cancelled_exc_class():
-        if not stream.body_ended:
+        if stream.can_end_body:
             with anyio.CancelScope(shield=True), anyio.move_on_after(1):
                 await _end_body(send)  # cancelled by the server: still end the body cleanly
         raise
-    if outcome is not Outcome.DISCONNECTED and not stream.body_ended:
+    if outcome is not Outcome.DISCONNECTED and stream.can_end_body:
         with anyio.move_on_after(1):  # a client that stopped reading must not hold shutdown
             await _end_body(send)
     return outcome

@@ -1,6 +1,7 @@
 """End-to-end streaming speed and memory, side by side, under uvicorn on 127.0.0.1.
 
     .venv/bin/python benchmarks/streaming.py [--events 100000] [--repeat 5] [--idle 1000]
+        [--paced 400] [--shapes fast,burst,turn]
 
 One client reads the raw socket (HTTP/1.0, so no chunked framing to undo) and times
 N W1 token events from request to last byte. Contenders: the sse_fast Starlette adapter,
@@ -198,14 +199,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--paced", type=int, default=400, help="events per latency run")
+    parser.add_argument(
+        "--shapes", default=",".join(SHAPES), help=f"the rows to run, some of: {','.join(SHAPES)}"
+    )
     args = parser.parse_args()
+    shapes = {shape: SHAPES[shape] for shape in args.shapes.split(",")}
 
-    rates = throughput(uvicorn, CONTENDERS, SHAPES, args.events, args.repeat)
+    rates = throughput(uvicorn, CONTENDERS, shapes, args.events, args.repeat)
     print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "
           f"(uvicorn {uvicorn_version()}, h11, asyncio; one raw-socket client)\n")  # fmt: skip
     print("| events | " + " | ".join(CONTENDERS) + " | sse_fast-asgi vs sse-starlette | vs bare |")
     print("|---" * (len(CONTENDERS) + 3) + "|")
-    for shape, label in SHAPES.items():
+    for shape, label in shapes.items():
         row = [f"{rates[c, shape]:,.0f}" for c in CONTENDERS]
         ours, peer, bare = (
             rates["sse_fast-asgi", shape],
@@ -213,8 +218,9 @@ def main() -> None:
             rates["bare", shape],
         )
         print(f"| {label} | " + " | ".join(row) + f" | {ours / peer:.2f}x | {ours / bare:.2f}x |")
-    starlette_ratio = rates["sse_fast-starlette", "fast"] / rates["sse-starlette", "fast"]
-    print(f"\nsse_fast Starlette adapter vs sse-starlette, fastest shape: {starlette_ratio:.2f}x")
+    if "fast" in shapes:
+        starlette_ratio = rates["sse_fast-starlette", "fast"] / rates["sse-starlette", "fast"]
+        print(f"\nsse_fast Starlette adapter vs sse-starlette, fastest: {starlette_ratio:.2f}x")
 
     if args.paced:
         lat = latency(uvicorn, CONTENDERS, args.paced, args.repeat)

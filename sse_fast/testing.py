@@ -190,7 +190,7 @@ async def _asgi_stream(
 
     async def send(message: dict[str, Any]) -> None:
         if disconnected.is_set():
-            raise OSError("the test client has disconnected")  # ASGI 2.4
+            raise ConnectionResetError("the test client has disconnected")  # ASGI 2.4
         if message["type"] == "http.response.start":
             head["status"] = message["status"]
             head["headers"] = {
@@ -202,7 +202,7 @@ async def _asgi_stream(
                 try:
                     await send_chunk.send(bytes(message["body"]))
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    raise OSError("the test client has disconnected") from None
+                    raise ConnectionResetError("the test client has disconnected") from None
             if not message.get("more_body", False):
                 await send_chunk.aclose()
 

@@ -110,9 +110,27 @@ def tasks() -> int:
         return int(trio.lowlevel.current_statistics().tasks_living)
 
 
+def stalling_the_end(inner: Any) -> Any:
+    """``inner`` behind a server whose end of the body never completes (as with a client
+    that stopped reading just then); ``/stats`` counts the responses that ended anyway."""
+
+    async def stalled(scope: Any, receive: Any, send: Any) -> None:
+        async def held_send(message: Any) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                await anyio.sleep_forever()
+            await send(message)
+
+        try:
+            await inner(scope, receive, held_send)
+        finally:
+            STATS["stalled_ended"] = STATS.get("stalled_ended", 0) + 1
+
+    return stalled
+
+
 FAREWELL = sse_fast.ServerSentEvent("server going away", event="bye")
 
-ROUTES: dict[str, EventSourceApp] = {
+ROUTES: dict[str, Any] = {
     "/events": EventSourceApp(counting, drain_on_signals=True),  # also serves the lifespan
     "/ping": EventSourceApp(idle, ping=0.2),
     "/ping-idle": EventSourceApp(counting, ping=0.3, ping_idle_only=True),
@@ -123,6 +141,7 @@ ROUTES: dict[str, EventSourceApp] = {
     "/no-content": EventSourceApp(no_content),
     "/returns-text": EventSourceApp(returns_text),
     "/blocking": EventSourceApp(blocking_between_yields, ping=0),
+    "/stalled-end": stalling_the_end(EventSourceApp(counting, ping=0)),
 }
 
 
@@ -144,6 +163,7 @@ from fastapi import FastAPI  # noqa: E402
 from sse_starlette import EventSourceResponse as PeerResponse  # noqa: E402
 from sse_starlette import ServerSentEvent as PeerEvent  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
+from starlette.background import BackgroundTask  # noqa: E402
 from starlette.requests import Request as StarletteRequest  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
@@ -198,6 +218,23 @@ async def frozen(request: StarletteRequest) -> adapter.EventSourceResponse:
     return adapter.EventSourceResponse(flood(Request(request.scope)), ping=0, send_timeout=0.5)
 
 
+class StalledEndWithBackground:
+    """An ASGI endpoint: one event, then an end of the body that never completes; the
+    response's ``background`` counts in ``/stats`` once it ran."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def count() -> None:
+            STATS["background"] = STATS.get("background", 0) + 1
+
+        async def one_event() -> AsyncIterator[Any]:
+            yield adapter.ServerSentEvent("only")  # written at once: the end comes after
+
+        response = adapter.EventSourceResponse(
+            one_event(), ping=0, background=BackgroundTask(count)
+        )
+        await stalling_the_end(response)(scope, receive, send)
+
+
 async def stats(request: StarletteRequest) -> Any:
     from starlette.responses import JSONResponse
 
@@ -211,6 +248,7 @@ starlette_app = Starlette(
         Route("/endless", endless),
         Route("/bad-id", bad_id),
         Route("/frozen", frozen),
+        Route("/stalled-end", StalledEndWithBackground()),
         Route("/stats", stats),
     ]
 )

@@ -122,6 +122,15 @@ def test_no_task_outlives_its_connection(server: Server) -> None:
     wait_for(lambda: server.stats()["tasks"] <= baseline, timeout=2.0)
 
 
+def test_a_client_leaving_while_the_end_of_the_body_stalls_ends_the_response(
+    server: Server,
+) -> None:
+    ended = server.stats().get("stalled_ended", 0)
+    with RawClient(server.port, "/stalled-end?count=1") as client:
+        client.read_until(b"id: 1\n")  # the end of the body never comes
+    wait_for(lambda: server.stats().get("stalled_ended", 0) > ended, timeout=3.0)
+
+
 @pytest.mark.needs_proc
 def test_frozen_client_is_cut_off_by_the_send_timeout(server: Server) -> None:
     finished = server.stats()["finished"]

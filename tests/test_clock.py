@@ -95,3 +95,15 @@ def test_a_zero_grace_period_is_due_at_once() -> None:
     clock.begin_grace(3.0, 0.0)
     assert clock.next_check() == 3.0
     assert Due.GRACE_OVER in clock.check(3.0, 3.0)
+
+
+def test_a_departure_during_the_end_of_the_body_cuts_it_off_after_end_grace() -> None:
+    clock = Clock(None, None)
+    clock.start(0.0)
+    clock.left_during_end(10.0)
+    clock.left_during_end(10.1)  # heard again: the first deadline holds
+    at = clock.next_check()
+    assert at == 10.0 + Clock.END_GRACE
+    assert clock.check(at - 0.01, at) is Due.NOTHING
+    assert clock.check(at, at) is Due.END_STALLED
+    assert clock.next_check() == math.inf  # reported once, then no timer

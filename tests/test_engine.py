@@ -361,3 +361,140 @@ async def test_cleanup_timeout_bounds_the_closing_of_a_source(
     assert closed == (["cut short"] if cleanup_timeout else ["finished"])
     warned = any("cleanup_timeout" in record.getMessage() for record in caplog.records)
     assert warned is bool(cleanup_timeout)
+
+
+class StalledEnd(Transport):
+    """A server that takes the body's other writes but never completes its end (a client
+    that stopped reading just then); ``end_started`` is set when the end is under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.end_started = anyio.Event()
+        self.end_calls = 0
+
+    async def end(self, data: bytes) -> None:
+        self.end_calls += 1
+        self.end_started.set()
+        await anyio.sleep_forever()
+
+    async def run(self, stream: EventStream, then: Any) -> Outcome:
+        """Run ``stream``; call ``then()`` once its end of the body stalls."""
+
+        async def once_the_end_stalls() -> None:
+            await self.end_started.wait()
+            then()
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                group.start_soon(once_the_end_stalls)
+                outcome = await stream.run(self.send, self.wait_disconnect, end=self.end)
+        return outcome
+
+
+def one_event(closed: list[str]) -> AsyncIterator[str]:
+    async def source() -> AsyncIterator[str]:
+        try:
+            yield "only"
+        finally:
+            closed.append("closed")
+
+    return source()
+
+
+async def test_a_client_leaving_during_a_stalled_end_of_the_body_ends_the_stream() -> None:
+    closed: list[str] = []
+    left: list[object] = []
+    transport = StalledEnd()
+
+    async def on_disconnect(message: object) -> None:
+        left.append(message)
+
+    stream = EventStream(
+        one_event(closed), ping=0, shutdown=Shutdown(), on_disconnect=on_disconnect
+    )
+    assert await transport.run(stream, then=transport.left.set) is Outcome.DISCONNECTED
+    assert closed == ["closed"]
+    assert left == [{"type": "http.disconnect"}]
+    assert transport.end_calls == 1
+
+
+async def test_a_server_reporting_its_own_end_of_the_body_as_a_departure_completes() -> None:
+    """hypercorn hands the app an ``http.disconnect`` from inside the send that ends the
+    body: that send is let finish, and the stream has completed."""
+    transport = Ending()
+    left: list[object] = []
+
+    async def end_reporting_a_departure(data: bytes) -> None:
+        transport.left.set()
+        await anyio.sleep(0.01)  # the server finishes its own bookkeeping
+        transport.ended_with = data
+
+    async def on_disconnect(message: object) -> None:
+        left.append(message)
+
+    stream = EventStream(["a"], ping=0, shutdown=Shutdown(), on_disconnect=on_disconnect)
+    with anyio.fail_after(5):
+        outcome = await stream.run(
+            transport.send, transport.wait_disconnect, end=end_reporting_a_departure
+        )
+    assert outcome is Outcome.COMPLETED
+    assert transport.ended_with == b"data: a\n\n"
+    assert left == []
+
+
+async def test_a_shutdown_during_a_stalled_end_ends_the_stream_without_ending_it_again() -> None:
+    closed: list[str] = []
+    transport = StalledEnd()
+    shutdown = Shutdown()
+
+    stream = EventStream(one_event(closed), ping=0, shutdown=shutdown)
+    assert await transport.run(stream, then=shutdown.trigger) is Outcome.SHUTDOWN
+    assert closed == ["closed"]
+    assert transport.end_calls == 1  # a stalled end is not written a second time
+    assert not stream.can_end_body
+
+
+async def test_a_cancellation_during_a_stalled_send_closes_the_source_and_propagates() -> None:
+    closed: list[bool] = []
+    sends = 0
+    send_started = anyio.Event()
+
+    class Stalled(Transport):
+        async def send(self, data: bytes) -> None:
+            nonlocal sends
+            sends += 1
+            send_started.set()
+            await anyio.sleep_forever()
+
+    transport = Stalled()
+    farewell = sse_fast.ServerSentEvent("bye")
+    stream = EventStream(endless(closed), ping=0, shutdown=Shutdown(), farewell=farewell)
+    with anyio.fail_after(5):
+        with anyio.CancelScope() as outside:
+            async with anyio.create_task_group() as group:
+                group.start_soon(stream.run, transport.send, transport.wait_disconnect)
+                await send_started.wait()
+                outside.cancel()
+    assert outside.cancelled_caught
+    assert closed == [True]
+    assert sends == 1  # no farewell written behind a send that was cut in the middle
+
+
+async def test_a_plain_os_error_from_send_is_raised_not_taken_for_a_departure() -> None:
+    closed: list[str] = []
+    error = OSError("connection closed")
+
+    class Failing(Transport):
+        async def send(self, data: bytes) -> None:
+            raise error
+
+    with anyio.fail_after(5), pytest.raises(OSError, match="connection closed") as raised:
+        await run(one_event(closed), Failing())
+    assert raised.value is error
+    assert closed == ["closed"]
+
+
+def test_a_stream_has_no_instance_dict() -> None:
+    # Thousands of idle streams per process: every part of the stream declares no slots
+    # of its own, or each stream would carry a dict.
+    assert not hasattr(EventStream([]), "__dict__")

@@ -90,3 +90,22 @@ def test_ctrl_c_ends_an_examples_open_streams_at_once(script: str) -> None:
             assert client.read_all(timeout=5).endswith(end)  # a clean end of the body
         finally:
             client.close()
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "hypercorn+inline"])
+def test_sigterm_ends_a_stream_whose_end_of_the_body_stalls_without_retrying_it(
+    kind: str,
+) -> None:
+    # The stalled end is cut off when the grace period (0 here) ends; writing it again
+    # would stall again, for a second per attempt.
+    with serve(kind) as server:
+        client = RawClient(server.port, "/stalled-end?count=1")
+        try:
+            client.read_until(b"id: 1\n")
+            start = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            server.process.wait(10)
+            took = time.monotonic() - start
+        finally:
+            client.close()
+    assert took < 1.5, f"{kind} took {took:.2f} s to stop"

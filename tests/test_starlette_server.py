@@ -45,6 +45,15 @@ def test_client_leaving_runs_finally_and_the_close_handler(server: Server) -> No
     wait_for(lambda: server.stats().get("close_handler", 0) >= handled, timeout=1.0)
 
 
+def test_a_client_leaving_while_the_end_of_the_body_stalls_runs_background(
+    server: Server,
+) -> None:
+    ran = server.stats().get("background", 0)
+    with RawClient(server.port, "/stalled-end") as client:
+        client.read_until(b"data: only\r\n\r\n")  # the end of the body never comes
+    wait_for(lambda: server.stats().get("background", 0) > ran, timeout=3.0)
+
+
 def test_an_id_with_a_newline_is_refused_not_mangled(server: Server) -> None:
     with RawClient(server.port, "/bad-id") as client:
         body = client.read_all()

@@ -3,7 +3,8 @@
 One timer per connection is armed for :meth:`Clock.next_check`, which is only what is
 pending: the next ping (when pings are on), the end of the send in flight (when a send
 timeout is set and a send is under way), the end of the grace period (once shutting
-down). An idle connection with pings off and no send in flight has no timer at all.
+down), the cut-off of a stalled end of the body (once the client left during it).
+An idle connection with pings off and no send in flight has no timer at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Due(enum.Flag):
     PING = enum.auto()
     SEND_TIMEOUT = enum.auto()
     GRACE_OVER = enum.auto()
+    END_STALLED = enum.auto()
 
 
 class Clock:
@@ -35,8 +37,13 @@ class Clock:
 
     LATE_FRACTION = 0.25
     LATE_MIN = 0.05
+    # A departure heard while the body's end is being sent: some servers (hypercorn)
+    # report their own end of the body that way, from inside the send, which then
+    # returns at once; a send still stalled this long after is cut off.
+    END_GRACE = 0.25
 
     __slots__ = (
+        "end_deadline",
         "grace_deadline",
         "next_ping",
         "ping_idle_only",
@@ -60,6 +67,7 @@ class Clock:
         self.next_ping = math.inf
         self.send_started: float | None = None
         self.grace_deadline: float | None = None
+        self.end_deadline: float | None = None
         self.writes = 0  # writes that carried events (for idle-only pings)
         self.writes_at_last_ping = 0
 
@@ -73,6 +81,11 @@ class Clock:
         if self.grace_deadline is None:
             self.grace_deadline = now + grace
 
+    def left_during_end(self, now: float) -> None:
+        """The client left at ``now`` while the end of the body was being sent."""
+        if self.end_deadline is None:
+            self.end_deadline = now + self.END_GRACE
+
     def next_check(self) -> float:
         """When to look again (``inf``: nothing pending, no timer)."""
         check = self.next_ping
@@ -80,6 +93,8 @@ class Clock:
             check = min(check, self.send_started + self.send_timeout)
         if self.grace_deadline is not None:
             check = min(check, self.grace_deadline)
+        if self.end_deadline is not None:
+            check = min(check, self.end_deadline)
         return check
 
     def check(self, now: float, armed_for: float) -> Due:
@@ -87,6 +102,9 @@ class Clock:
         due = Due.NOTHING
         if self.grace_deadline is not None and now >= self.grace_deadline:
             due |= Due.GRACE_OVER
+        if self.end_deadline is not None and now >= self.end_deadline:
+            self.end_deadline = None
+            due |= Due.END_STALLED
         started = self.send_started
         if started is not None and self.send_timeout is not None:
             late = now - armed_for

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from .outcome import Outcome
-
 if TYPE_CHECKING:
     from .stream import EventStream
 
@@ -29,11 +27,7 @@ class Parts:
             stream.fail(exc)
             return
         stream.disconnect_message = message
-        if stream.ending:  # our own end of the body, which must not be interrupted
-            return
-        if stream.outcome is None:
-            stream.outcome = Outcome.DISCONNECTED
-        stream.stop()
+        stream.client_left()
 
     async def run_background(self, background: Callable[[], Awaitable[object]]) -> None:
         try:

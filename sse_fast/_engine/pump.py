@@ -1,29 +1,25 @@
-"""The pump: pulling a source, or serving an EventQueue, into the stream's batch.
+"""The pump: pulling the stream's source into its batch, and closing the source.
 
-It runs in the task that called :meth:`EventStream.run` (an EventQueue's ``put`` runs
-in the putter's task). When the writer is idle it writes before the source is resumed;
-items made in a fast synchronous run of the source are buffered and leave together.
+It runs in the task that called :meth:`EventStream.run`. When the writer is idle it
+writes before the source is resumed; items made in a fast synchronous run of the source
+are buffered and leave together. An EventQueue source is served by
+:mod:`.queue_consumer` (its puts write themselves); the pump then only waits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .._framing import ServerSentEvent, encode_many
-from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS, Batch
+from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS
 from .queue import EventQueue
-
-if TYPE_CHECKING:
-    from .clock import Clock
-    from .options import StreamOptions
-    from .outcome import Outcome
-    from .runners import Runner
+from .state import StreamState
+from .threads import ThreadedSource
 
 __all__ = ["SLOW_STEP", "Pump", "check_source"]
 
@@ -48,29 +44,26 @@ def check_source(source: object) -> None:
         )
 
 
-class _Step:
-    """Awaits one step of an async iterator and tells whether it suspended.
+class _Resume:
+    """Awaits the rest of a step of the source that suspended (the pump ran its start
+    itself: a step that completes without suspending costs no awaitable at all).
 
-    It drives the step's awaitable as ``await`` would (every value yielded to the event
-    loop and sent back), and calls ``on_suspend()`` when the step first yields to the
-    loop: that is when events buffered from a fast run of the source must be written.
+    It drives the step as ``await`` would (every value yielded to the event loop and
+    sent back), after calling ``on_suspend()``: the source waits for something, so the
+    events buffered from its fast run must be written now.
     """
 
-    __slots__ = ("next", "on_suspend", "suspended")
+    __slots__ = ("on_suspend", "signal", "step")
 
-    def __init__(self, next: Callable[[], Awaitable[Any]], on_suspend: Callable[[], None]) -> None:
-        self.next = next
+    def __init__(self, on_suspend: Callable[[], None]) -> None:
         self.on_suspend = on_suspend
-        self.suspended = False
+        self.step: Generator[Any, Any, Any] | None = None
+        self.signal: Any = None
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        self.suspended = False
-        step = self.next().__await__()
-        try:
-            signal = step.send(None)
-        except StopIteration as done:
-            return done.value
-        self.suspended = True
+        step, signal = self.step, self.signal
+        assert step is not None
+        self.step = self.signal = None
         self.on_suspend()
         while True:
             try:
@@ -87,47 +80,65 @@ class _Step:
                     return done.value
 
 
-class Pump:
+class Pump(StreamState):
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
 
-    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
+    if not TYPE_CHECKING:  # EventStream declares the slots
         __slots__ = ()
 
-    batch: Batch
-    options: StreamOptions
-    runner: Runner | None
-    writing: bool
-    ping_due: bool
-    stopping: bool
-    in_source: bool
-    pump_waiting: bool
-    pump_running: bool
-    error: BaseException | None
-    outcome: Outcome | None
-    _queue_limit: int
-    _pulled: Any
-    _putter: asyncio.Task[Any] | anyio.CancelScope | None
+    async def _pump(self) -> None:
+        try:
+            await self._pump_source()
+        except Exception as exc:  # a bad item, a failed write: run() raises it
+            self.fail(exc)
 
-    if TYPE_CHECKING:
-        clock: Clock
-
-        async def flush(self, frame: bytes = b"") -> None: ...
-        async def write(self, data: bytes, *, last: bool = False) -> bool: ...
-        def kick(self) -> None: ...
-        def _end_error(self) -> BaseException: ...
-        def _completed(self) -> bool: ...
+    async def _pump_source(self) -> None:
+        source = self._source
+        if isinstance(source, EventQueue):
+            await self._serve_queue(source)
+        elif isinstance(source, list | tuple):
+            for item in source:
+                self.batch.add(item)
+                if self.batch.full:
+                    await self.flush()
+        else:
+            if isinstance(source, AsyncIterable):
+                # An async iterable need not be its own iterator (a broker Subscription
+                # is not): pull from, and close, what __aiter__ gives.
+                source = source.__aiter__()
+            else:
+                source = ThreadedSource(iter(source), self.options.thread_limiter)
+            self._pulled = source
+            try:
+                await self._pull(source)
+            except Exception as exc:  # a bad item: raised by run(), before the source's own
+                if self.error is None:
+                    self.error = exc
+            finally:
+                await self.close_source()
+        await self._finish(shutting_down=self.shutdown_begun)
 
     async def _pull(self, source: Any) -> None:
         batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
         assert runner is not None
-        step = _Step(source.__anext__, self._source_suspended)
+        next_step, resume = source.__anext__, _Resume(self._source_suspended)
         sep = self.options.sep
         first = True
+        # A step is timed from the end of the previous one (one clock read per item),
+        # or from the end of a write, which took its own time.
+        started = perf_counter()
         while not self.stopping:
-            started = perf_counter()
             self.in_source = True
             try:
-                item = await step
+                step = next_step().__await__()
+                try:
+                    signal = step.send(None)  # as ``await`` starts it
+                except StopIteration as done:
+                    item, suspended = done.value, False
+                else:
+                    suspended = True
+                    resume.step, resume.signal = step, signal
+                    item = await resume
             except StopAsyncIteration:
                 return
             except Exception as exc:
@@ -137,23 +148,33 @@ class Pump:
                 self.in_source = False
             now = perf_counter()
             if self.writing:  # a flusher is writing: it takes this too
-                if not batch:
+                if not batch.count:
                     batch.started = now
                 batch.add(item)
-                if batch.full:
+                if batch.count >= MAX_EVENTS or batch.size >= MAX_BYTES:
                     await runner.wait_for_writer()
+                    now = perf_counter()
+                started = now
                 continue
-            write_now = first or step.suspended or now - started >= SLOW_STEP
+            write_now = first or suspended or now - started >= SLOW_STEP
             first = False
-            if write_now and not batch and not self.ping_due and type(item) is str:
+            if write_now and not batch.count and not self.ping_due and type(item) is str:
                 # One event after a pause: framed and written at once, no batch.
                 await self._write_one(encode_many([item], sep))
+                started = perf_counter()
                 continue
-            if not batch:
+            if not batch.count:
                 batch.started = now
             batch.add(item)
-            if write_now or batch.full or now - batch.started >= MAX_AGE:
+            if (
+                write_now
+                or batch.count >= MAX_EVENTS
+                or batch.size >= MAX_BYTES
+                or now - batch.started >= MAX_AGE
+            ):
                 await self.flush()
+                now = perf_counter()
+            started = now
 
     def _source_suspended(self) -> None:
         """The source is waiting for something: what it made before leaves now."""
@@ -167,110 +188,6 @@ class Pump:
         finally:
             self.writing = False
         self.clock.writes += 1
-
-    @property
-    def putters_write(self) -> bool:
-        """An EventQueue's puts write themselves: its pump waits, or has not started."""
-        return self.pump_waiting or not self.pump_running
-
-    def attach_queue(self, queue: EventQueue) -> None:
-        """Become ``queue``'s consumer (once): its items go straight into the batch."""
-        if self._queue_limit:
-            return
-        self._queue_limit = min(queue.maxsize, MAX_EVENTS)  # one test per put: room?
-        for item in queue.attach(self):
-            self.batch.add(item)
-
-    async def _serve_queue(self, queue: EventQueue) -> None:
-        assert self.runner is not None
-        self.attach_queue(queue)
-        while not self.stopping:
-            if (self.batch or self.ping_due) and not self.writing:
-                await self.flush()
-            elif queue.closed and not self.writing:
-                return
-            else:
-                self.pump_waiting = True
-                try:
-                    await self.runner.wait_pump()
-                finally:
-                    self.pump_waiting = False
-
-    # ------------------------------------------------------------ EventQueue, attached
-
-    async def push(self, item: Any) -> None:
-        batch, runner = self.batch, self.runner
-        assert runner is not None
-        if batch.count >= self._queue_limit or batch.size >= MAX_BYTES:
-            await self._wait_for_room()
-        elif self.stopping:
-            raise self._end_error()
-        write_now = not (self.writing or runner.wrote_this_turn())
-        framed = type(item) is bytes  # send(): framed already
-        if not batch:
-            if write_now and framed and not self.ping_due:
-                await self._write_through(item)  # the usual send(): nothing else to write
-                return
-            batch.started = time.perf_counter()
-        if framed:
-            batch.add_frame(item)
-        else:
-            batch.add(item)
-        if write_now:
-            await self._write_through()
-        else:
-            runner.flush_later(batch.started + MAX_AGE)  # leaves with the write under way
-
-    async def _wait_for_room(self) -> None:
-        runner, batch = self.runner, self.batch
-        assert runner is not None
-        while (batch.count >= self._queue_limit or batch.size >= MAX_BYTES) and not self.stopping:
-            if self.writing or runner.wrote_this_turn():
-                await runner.wait_for_writer()
-            else:
-                await self._write_through()
-        if self.stopping:
-            raise self._end_error()
-
-    async def _write_through(self, frame: bytes = b"") -> None:
-        """Flush (``frame`` first) in the putter's task, which stop() interrupts if the
-        write suspends (a timeout, a departure): the putter then raises the stream's end
-        error."""
-        runner = self.runner
-        assert runner is not None
-        if runner.loop is None:  # trio: a cancel scope, which stop() cancels
-            with anyio.CancelScope() as self._putter:
-                await self.flush(frame)
-            self._putter = None
-        else:
-            # No cancel scope per event: stop() cancels this task only when it is
-            # suspended in the write, and says so by clearing _putter.
-            self._putter = task = asyncio.current_task(runner.loop)
-            try:
-                await self.flush(frame)
-            except asyncio.CancelledError:
-                if self._putter is task or not self.stopping:
-                    raise  # not ours: the caller was cancelled
-                uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
-                if uncancel is not None and uncancel() > 0:
-                    raise  # cancelled by someone else as well
-                raise self._end_error() from None
-            finally:
-                self._putter = None
-        if self.stopping and not self._completed():
-            raise self._end_error()
-
-    def push_nowait(self, item: Any) -> None:
-        if self.batch.count >= self._queue_limit or self.batch.size >= MAX_BYTES:
-            raise asyncio.QueueFull(f"EventQueue is full ({self.batch.count} items unsent)")
-        if not self.batch:
-            self.batch.started = time.perf_counter()
-        self.batch.add(item)
-        self.kick()
-
-    def source_closed(self) -> None:
-        if self.pump_waiting and self.runner is not None:
-            self.runner.wake_pump()
 
     async def close_source(self) -> None:
         """Close the source so its ``finally`` runs, even when we were cancelled; once."""

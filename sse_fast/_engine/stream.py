@@ -1,32 +1,32 @@
 """EventStream: one connection's events from a source to a transport.
 
-The caller's task runs the *pump*: it pulls the source (or serves an EventQueue) and,
-when the writer is idle, writes what the source made before resuming it. A step of the
-source that suspended or took a while is followed by a write at once; items made in a
-fast synchronous run are buffered and written together when the source suspends, when
-the batch is full, or once it is :data:`~.batch.MAX_AGE` old. One task waits for the
+The caller's task runs the *pump* (:mod:`.pump`): it pulls the source and, when the
+writer (:mod:`.writer`) is idle, writes what the source made before resuming it; an
+EventQueue's puts write themselves (:mod:`.queue_consumer`). One task waits for the
 client to leave; one timer (the clock) serves pings, the send timeout and the grace
-period. See :mod:`.runners` for the per-backend parts.
+period; :mod:`.stopping` ends the stream. See :mod:`.runners` for the per-backend
+parts. This module builds the stream, runs it to its end and reports how it ended.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 
 from .batch import Batch
-from .clock import Clock, Due
+from .clock import Clock
 from .options import StreamOptions
 from .outcome import Outcome, SendTimeoutError
 from .pump import Pump, check_source
 from .queue import EventQueue
+from .queue_consumer import QueueConsumer
 from .runners import AsyncioRunner, Runner, runner_for
 from .shutdown import Shutdown, current_shutdown
-from .threads import ThreadedSource
+from .stopping import Stopping
 from .writer import Send, Writer
 
 __all__ = ["EventStream", "Outcome", "SendTimeoutError", "check_source"]
@@ -36,7 +36,7 @@ WaitDisconnect = Callable[[], Awaitable[object]]
 _CLEANUP_TIMEOUT = 1.0
 
 
-class EventStream(Pump, Writer):
+class EventStream(Pump, QueueConsumer, Writer, Stopping):
     """Streams events from ``source`` to a transport, with pings, timeouts and shutdown.
 
     ``source`` is a sync or async iterable or an :class:`~sse_fast.EventQueue` of
@@ -80,6 +80,7 @@ class EventStream(Pump, Writer):
         "pump_running",
         "pump_waiting",
         "runner",
+        "send_interrupted",
         "shutdown_begun",
         "stopping",
         "timed_out",
@@ -125,6 +126,7 @@ class EventStream(Pump, Writer):
         self.outcome: Outcome | None = None
         self.ending = False  # the end callback is under way
         self.body_ended = False  # the end callback was sent
+        self.send_interrupted = False  # a send was cut off before it returned
         self.error: BaseException | None = None
         self.timed_out = False
         self.shutdown_begun = False
@@ -198,112 +200,8 @@ class EventStream(Pump, Writer):
         self.attach_queue(self._source)
         self.runner.start()
 
-    def client_left(self) -> None:
-        """The transport reports that the client has gone (for servers that say so by a
-        callback rather than by a message to wait for)."""
-        if not self.ending:
-            self._disconnected()
-
-    def _end_error(self) -> BaseException:
-        if self.timed_out:
-            return SendTimeoutError(f"a send did not complete within {self.options.send_timeout} s")
-        if self.outcome is Outcome.DISCONNECTED:
-            return ConnectionResetError("the client has disconnected")
-        if self.shutdown_begun:
-            return ConnectionResetError("the server is shutting down: the stream has ended")
-        return ConnectionResetError("the stream has ended")
-
-    def fail(self, exc: BaseException) -> None:
-        """One part of the stream failed: stop the rest; run() raises ``exc``."""
-        if self.error is None:
-            self.error = exc
-        self.stop()
-
-    def stop(self) -> None:
-        """End the stream: stop every part, once."""
-        if not self.stopping:
-            self.stopping = True
-            putter = self._putter
-            if isinstance(putter, anyio.CancelScope):
-                putter.cancel()
-            elif putter is not None and putter is not asyncio.current_task():
-                self._putter = None  # tells the putter that the cancellation is ours
-                putter.cancel()
-            if self.runner is not None:
-                self.runner.stop()
-
-    def begin_shutdown(self) -> None:
-        """Called by :class:`Shutdown`: the grace period starts."""
-        if self.shutdown_begun:
-            return
-        self.shutdown_begun = True
-        if self._shutdown_event is not None:
-            self._shutdown_event.set()
-        if self.runner is not None:
-            self.runner.begin_grace()
-
-    def on_clock(self, now: float, armed_for: float) -> None:
-        """The timer fired: do what is due."""
-        if self.stopping:
-            return
-        due = self.clock.check(now, armed_for)
-        if due & Due.GRACE_OVER:
-            self.draining = True  # run() sends what is left and the farewell
-            self.stop()
-        elif due & Due.SEND_TIMEOUT:
-            self.timed_out = True
-            self.stop()
-        elif due & Due.PING:
-            self.ping_due = True
-            self.kick()
-
-    def _completed(self) -> bool:
-        return self.outcome is Outcome.COMPLETED
-
-    def _disconnected(self) -> None:
-        if self.outcome is None:
-            self.outcome = Outcome.DISCONNECTED
-        self.stop()
-
-    def kick(self) -> None:
-        """There is something to write: have it written now if nobody is writing."""
-        if self.writing or self.stopping or self.runner is None:
-            return
-        if self.pump_waiting:
-            self.runner.wake_pump()
-        else:
-            self.runner.start_flusher()
-
-    # ------------------------------------------------------------ the pump
-
-    async def _pump(self) -> None:
-        try:
-            await self._pump_source()
-        except Exception as exc:  # a bad item, a failed write: run() raises it
-            self.fail(exc)
-
-    async def _pump_source(self) -> None:
-        source = self._source
-        if isinstance(source, EventQueue):
-            await self._serve_queue(source)
-        elif isinstance(source, list | tuple):
-            for item in source:
-                self.batch.add(item)
-                if self.batch.full:
-                    await self.flush()
-        else:
-            if isinstance(source, AsyncIterable):
-                # An async iterable need not be its own iterator (a broker Subscription
-                # is not): pull from, and close, what __aiter__ gives.
-                source = source.__aiter__()
-            else:
-                source = ThreadedSource(iter(source), self.options.thread_limiter)
-            self._pulled = source
-            try:
-                await self._pull(source)
-            except Exception as exc:  # a bad item: raised by run(), before the source's own
-                if self.error is None:
-                    self.error = exc
-            finally:
-                await self.close_source()
-        await self._finish(shutting_down=self.shutdown_begun)
+    @property
+    def can_end_body(self) -> bool:
+        """Whether the caller may still end the body: the stream did not, and no send
+        was cut off in the middle (one after it would stall as well)."""
+        return not (self.body_ended or self.send_interrupted)

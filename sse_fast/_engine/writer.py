@@ -1,7 +1,8 @@
 """The writer: the batch (and a due ping) to the transport, one write at a time.
 
 Whoever finds the writer idle writes: the pump, a putter, or (for what was buffered
-when the source suspended, and for pings) a short-lived flusher task.
+when the source suspended, and for pings) a short-lived flusher task, which
+:meth:`Writer.kick` starts. It also ends the body, with the last events.
 """
 
 from __future__ import annotations
@@ -10,13 +11,8 @@ import errno
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from .batch import Batch
-from .clock import Clock
 from .outcome import Outcome
-
-if TYPE_CHECKING:
-    from .options import StreamOptions
-    from .runners import Runner
+from .state import StreamState
 
 __all__ = ["Writer", "is_disconnect"]
 
@@ -26,37 +22,19 @@ _DISCONNECT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.E
 
 
 def is_disconnect(exc: OSError) -> bool:
-    """ASGI servers raise an ``OSError`` of their own (no errno) once the client left;
-    another ``OSError`` (a full disk, too many files) is an error, raised as such."""
-    return isinstance(exc, ConnectionError) or exc.errno is None or exc.errno in _DISCONNECT_ERRNOS
+    """ASGI servers raise a subclass of ``OSError`` of their own (no errno) once the
+    client left (ASGI 2.4); another ``OSError`` (a full disk, too many files, a plain
+    ``OSError``) is an error, raised as such."""
+    if isinstance(exc, ConnectionError) or exc.errno in _DISCONNECT_ERRNOS:
+        return True
+    return exc.errno is None and type(exc) is not OSError
 
 
-class Writer:
+class Writer(StreamState):
     """The transport side of :class:`~.stream.EventStream` (a base class of it)."""
 
-    if not TYPE_CHECKING:  # EventStream declares the slots (mypy looks for them here)
+    if not TYPE_CHECKING:  # EventStream declares the slots
         __slots__ = ()
-
-    batch: Batch
-    clock: Clock
-    options: StreamOptions
-    runner: Runner | None
-    writing: bool
-    ping_due: bool
-    stopping: bool
-    ending: bool
-    body_ended: bool
-    outcome: Outcome | None
-    error: BaseException | None
-    _farewell_started: bool
-    _send: Send | None
-    _end: Send | None
-
-    if TYPE_CHECKING:
-
-        def stop(self) -> None: ...
-        def fail(self, exc: BaseException) -> None: ...
-        def _disconnected(self) -> None: ...
 
     def take(self) -> bytes:
         """The batch as bytes, after a due ping."""
@@ -69,6 +47,15 @@ class Writer:
             if not (data and self.options.ping_idle_only):
                 data = self.options.make_ping() + data
         return data
+
+    def kick(self) -> None:
+        """There is something to write: have it written now if nobody is writing."""
+        if self.writing or self.stopping or self.runner is None:
+            return
+        if self.pump_waiting:
+            self.runner.wake_pump()
+        else:
+            self.runner.start_flusher()
 
     async def flush(self, frame: bytes = b"") -> None:
         """Write ``frame`` (an event's, made while the batch was empty and no ping was
@@ -108,6 +95,9 @@ class Writer:
                 raise
             self._disconnected()
             return False
+        except BaseException:
+            self.send_interrupted = True  # cut off mid-send: nothing may follow it
+            raise
         finally:
             self.clock.send_started = None
         runner.wrote()
@@ -115,8 +105,11 @@ class Writer:
 
     async def _finish(self, *, shutting_down: bool) -> None:
         """The source is done (or cut off by shutdown): its last events leave now, with
-        the farewell when shutting down, then the end of the body."""
+        the farewell when shutting down, then the end of the body. Not after a send
+        that was cut off (it stalled): a write behind it would stall as well."""
         assert self.runner is not None
+        if self.send_interrupted:
+            return
         if not shutting_down:
             while self.writing and not self.stopping:
                 await self.runner.wait_for_writer()

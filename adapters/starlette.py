@@ -274,6 +274,7 @@ def _options(
     send_timeout: float | None,
     grace: float,
     cleanup_timeout: float | None,
+    farewell: sse_fast.ServerSentEvent | bytes | None,
 ) -> StreamOptions:
     """Options shared by the responses built alike (most of an app's), checked once."""
     return StreamOptions(
@@ -284,6 +285,7 @@ def _options(
         shutdown_grace_period=grace,
         convert=_item,
         cleanup_timeout=cleanup_timeout,
+        farewell=farewell,
     )
 
 
@@ -299,7 +301,8 @@ class EventSourceResponse(Response):
     On server shutdown, ``shutdown_event`` is set, the content gets
     ``shutdown_grace_period`` seconds to finish, and the response ends cleanly: no
     monkey-patching of the server and no process-wide flag is involved
-    (:class:`AppStatus` triggers the same by hand). ``cleanup_timeout`` bounds the closing
+    (:class:`AppStatus` triggers the same by hand); ``farewell`` (an event, framed with
+    the response's ``sep``, or framed bytes) is the last thing sent then. ``cleanup_timeout`` bounds the closing
     of a source that waits at a ``yield`` when the stream ends (``None``: no bound).
     Headers are final when the response is built: the caller's ``Cache-Control`` (and
     any other header) wins over ``no-store``; ``X-Accel-Buffering: no`` and
@@ -327,6 +330,7 @@ class EventSourceResponse(Response):
         shutdown_event: Any = None,
         shutdown_grace_period: float = 0,
         cleanup_timeout: float | None = DEFAULT_CLEANUP_TIMEOUT,
+        farewell: sse_fast.ServerSentEvent | bytes | None = None,
     ) -> None:
         if sep is not None and sep not in ("\r\n", "\r", "\n"):
             raise ValueError(f"sep must be one of: \\r\\n, \\r, \\n, got: {sep!r}")
@@ -343,6 +347,7 @@ class EventSourceResponse(Response):
         self.shutdown_event = shutdown_event
         self.shutdown_grace_period = shutdown_grace_period
         self.cleanup_timeout = cleanup_timeout
+        self.farewell = farewell
         self.active = True
         self.init_headers(headers)
         self.raw_headers = _event_stream_headers(self.raw_headers)
@@ -357,6 +362,7 @@ class EventSourceResponse(Response):
             self.send_timeout,
             self.shutdown_grace_period,
             self.cleanup_timeout,
+            self.farewell,
         )
         try:
             return _options(*values)

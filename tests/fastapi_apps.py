@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 import sse_fast
 from sse_fast.adapters import fastapi as sse_fast_sse
+from sse_fast.adapters import starlette as starlette_adapter
 
 log: list[str] = []
 
@@ -255,10 +256,14 @@ async def logged_resource() -> AsyncIterator[str]:
 
 
 def _build_drain_app() -> FastAPI:
-    """``/forever`` never ends by itself; ``$FASTAPI_DRAIN_LOG`` gets what happened."""
+    """``/forever`` never ends by itself; ``$FASTAPI_DRAIN_LOG`` gets what happened.
+    On shutdown both it and ``/starlette-forever`` (the Starlette adapter's response,
+    returned by a path operation) send a farewell."""
     drain_app = FastAPI(lifespan=sse_fast_sse.lifespan(signals=True))
     drain_app.router.route_class = sse_fast_sse.EventSourceRoute
-    response_class = sse_fast_sse.EventSourceResponse.with_options(ping=0)
+    response_class = sse_fast_sse.EventSourceResponse.with_options(
+        ping=0, farewell=native_sse.ServerSentEvent(data={"bye": True}, event="bye")
+    )
 
     @drain_app.get("/forever", response_class=response_class)
     async def forever(
@@ -273,6 +278,18 @@ def _build_drain_app() -> FastAPI:
                 await asyncio.sleep(0.05)
         finally:
             write("generator closed")
+
+    @drain_app.get("/starlette-forever")
+    async def starlette_forever() -> starlette_adapter.EventSourceResponse:
+        async def numbers() -> AsyncIterator[str]:
+            n = 0
+            while True:
+                yield str(n)
+                n += 1
+                await asyncio.sleep(0.05)
+
+        farewell = starlette_adapter.ServerSentEvent("going away", event="bye")
+        return starlette_adapter.EventSourceResponse(numbers(), ping=0, farewell=farewell)
 
     return drain_app
 

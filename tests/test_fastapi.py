@@ -217,20 +217,23 @@ def drain_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
         yield server, log
 
 
-def test_sigterm_ends_open_streams_and_uvicorn_exits_promptly(tmp_path: Path) -> None:
+def test_sigterm_ends_open_streams_with_their_farewell_and_uvicorn_exits_promptly(tmp_path: Path) -> None:
     with drain_server(tmp_path) as (server, log), contextlib.ExitStack() as stack:
         clients = [stack.enter_context(RawClient(server.port, "/forever")) for _ in range(3)]
+        starlette_client = stack.enter_context(RawClient(server.port, "/starlette-forever"))
         for client in clients:
             client.read_until(b"data: 2\n\n")
+        starlette_client.read_until(b"data: 2\r\n\r\n")
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
-        for client in clients:
+        for client in [*clients, starlette_client]:
             client.read_all(timeout=5)  # ends: the last chunk or the connection closing
         # uvicorn re-raises the signal once it has shut down cleanly: -SIGTERM
         assert server.process.wait(10) == -signal.SIGTERM
         took = time.monotonic() - started
     assert took < 5
-    assert all(client.body.endswith(b"\n\n") for client in clients)
+    assert all(client.body.endswith(b'event: bye\ndata: {"bye": true}\n\n') for client in clients)
+    assert starlette_client.body.endswith(b"event: bye\r\ndata: going away\r\n\r\n")
     entries = log.read_text().splitlines()
     assert entries.count("generator closed") == 3
     assert entries.count("background task") == 3

@@ -57,6 +57,31 @@ def test_bad_options_are_refused_when_the_class_is_made(
         sse_fast_sse.EventSourceResponse.with_options(**options)
 
 
+@pytest.mark.parametrize(
+    ("farewell", "error", "message"),
+    [
+        ("bye", TypeError, "^farewell must be a ServerSentEvent or framed bytes, not str"),
+        (b"data: bye\r\n\r\n", ValueError, "^farewell bytes must end with a blank line"),
+    ],
+)
+def test_a_bad_farewell_is_refused_when_the_class_is_made(
+    farewell: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        sse_fast_sse.EventSourceResponse.with_options(farewell=farewell)
+    bad = farewell
+    with pytest.raises(error, match=message):
+
+        class Farewell(sse_fast_sse.EventSourceResponse):
+            farewell = bad
+
+
+def test_a_farewell_is_framed_as_fastapi_frames_its_events() -> None:
+    bye = native_sse.ServerSentEvent(data={"bye": 1}, event="bye", id="9")
+    response_class = sse_fast_sse.EventSourceResponse.with_options(farewell=bye)
+    assert response_class.stream_options.farewell == native_frame(bye)
+
+
 def test_options_are_inherited_and_overridden() -> None:
     quiet = sse_fast_sse.EventSourceResponse.with_options(ping=0, send_timeout=5)
     patient = quiet.with_options(send_timeout=30)

@@ -260,7 +260,10 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
     As ``response_class=`` on a generator path operation of an :class:`EventSourceRoute`,
     the yielded items are validated and framed as FastAPI does. Built directly, its
     content is a sync or async iterable: ``str`` and ``bytes`` are written as they are,
-    ``ServerSentEvent``, models and other values are framed like yielded items.
+    ``ServerSentEvent``, models and other values are framed like yielded items (a
+    broker ``Subscription`` is such an iterable). Or it is an :class:`sse_fast.EventQueue`,
+    whose items are those of any engine source (``str`` is an event's data) plus
+    FastAPI's ``ServerSentEvent``, models and dicts, framed as when yielded.
 
     Engine options are class attributes; :meth:`with_options` makes a configured class:
     ``ping`` seconds between ``: ping`` comments (``0``: none), ``send_timeout`` ends
@@ -291,6 +294,7 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             shutdown_grace_period=cls.shutdown_grace_period,
             farewell=_farewell_frame(cls.farewell),
             cleanup_timeout=starlette_adapter.DEFAULT_CLEANUP_TIMEOUT,
+            convert=_frame_plain,  # an EventQueue's FastAPI events, models and dicts
         )
 
     def __init__(
@@ -345,8 +349,12 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content = self.body_iterator
-        if isinstance(content, AsyncIterable):
-            frames: Any = _framed_async(content, self._frame)
+        if isinstance(content, sse_fast.EventQueue):
+            # The engine serves the queue itself: a put writes through, and puts fail
+            # once the stream has ended instead of filling a queue nobody reads.
+            frames: Any = content
+        elif isinstance(content, AsyncIterable):
+            frames = _framed_async(content, self._frame)
         else:
             frames = _framed_sync(content, self._frame)
         if scope["type"] != "http" or str(scope.get("method", "GET")).upper() == "HEAD":

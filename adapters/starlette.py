@@ -302,8 +302,9 @@ class EventSourceResponse(Response):
     ``shutdown_grace_period`` seconds to finish, and the response ends cleanly: no
     monkey-patching of the server and no process-wide flag is involved
     (:class:`AppStatus` triggers the same by hand); ``farewell`` (an event, framed with
-    the response's ``sep``, or framed bytes) is the last thing sent then. ``cleanup_timeout`` bounds the closing
-    of a source that waits at a ``yield`` when the stream ends (``None``: no bound).
+    the response's ``sep``, or framed bytes) is the last thing sent then.
+    ``cleanup_timeout`` bounds the closing of a source that waits at a ``yield`` when the
+    stream ends (``None``: no bound).
     Headers are final when the response is built: the caller's ``Cache-Control`` (and
     any other header) wins over ``no-store``; ``X-Accel-Buffering: no`` and
     ``Connection: keep-alive`` (HTTP/1.1 only) are forced, since a buffered or closed

@@ -122,7 +122,7 @@ def test_bad_options_fail_when_the_response_is_built(options: Any, message: str)
 
 
 def test_a_farewell_that_is_not_an_event_fails_when_the_response_is_built() -> None:
-    with pytest.raises(TypeError, match="^farewell must be a ServerSentEvent or framed bytes"):
+    with pytest.raises(TypeError, match=r"^farewell must be a ServerSentEvent or framed bytes"):
         EventSourceResponse(iter(["x"]), farewell="bye")  # type: ignore[arg-type]
 
 

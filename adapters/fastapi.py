@@ -25,6 +25,7 @@ exactly as FastAPI does, so the bytes on the wire are the same.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import math
@@ -254,6 +255,16 @@ def _farewell_frame(farewell: Farewell | None) -> sse_fast.ServerSentEvent | byt
     return farewell
 
 
+_DEFAULT_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@functools.lru_cache(maxsize=16)
+def _default_raw_headers(media_type: str | None) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers that Starlette's ``init_headers`` makes of the defaults, made once."""
+    response = Response(media_type=media_type, headers=_DEFAULT_HEADERS)
+    return tuple((k, v) for k, v in response.raw_headers if k != b"content-length")
+
+
 class EventSourceResponse(fastapi_sse.EventSourceResponse):
     """``fastapi.sse.EventSourceResponse`` streamed by the sse_fast engine.
 
@@ -309,9 +320,10 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         self.status_code = status_code
         self.media_type = self.media_type if media_type is None else media_type
         self.background = background
-        self.init_headers(
-            {"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})}
-        )
+        if headers or self.charset != Response.charset:
+            self.init_headers({**_DEFAULT_HEADERS, **(headers or {})})
+        else:  # the common case: the same header tuples for every stream
+            self.raw_headers = list(_default_raw_headers(self.media_type))
         self._frame: Frame = _frame_direct
 
     @classmethod
@@ -366,8 +378,14 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             options=self.stream_options,
             shutdown=starlette_adapter.AppStatus._shutdown_for_stream(),
         )
-        headers = [(k, v) for k, v in self.raw_headers if k != b"connection"]
-        await stream_response(scope, receive, send, stream, headers, status=self.status_code)
+        await stream_response(
+            scope,
+            receive,
+            send,
+            stream,
+            [(k, v) for k, v in self.raw_headers if k != b"connection"],
+            status=self.status_code,
+        )
         if self.background is not None:
             await self.background()
 

@@ -437,10 +437,8 @@ class EventSourceResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             send, receive = _websocket_denial(send, receive)
-        # Connection is added back for HTTP/1.1 only (it is forbidden in HTTP/2).
-        headers = [(k, v) for k, v in self.raw_headers if k != b"connection"]
         if str(scope.get("method", "GET")).upper() == "HEAD":
-            await self._head(scope, send, headers)
+            await self._head(scope, send, self._headers_to_send())
         else:
             options = self._options
             if options.ping != (self.ping_interval or None) or options.send_timeout != (
@@ -458,12 +456,16 @@ class EventSourceResponse(Response):
             )
             try:
                 await stream_response(
-                    scope, receive, send, stream, headers, status=self.status_code
+                    scope, receive, send, stream, self._headers_to_send(), status=self.status_code
                 )
             finally:
                 self.active = False
         if self.background is not None:
             await self.background()
+
+    def _headers_to_send(self) -> list[tuple[bytes, bytes]]:
+        # Connection is added back for HTTP/1.1 only (it is forbidden in HTTP/2).
+        return [(k, v) for k, v in self.raw_headers if k != b"connection"]
 
     async def _head(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
         """Headers and an empty body; the content is never iterated. ``send_timeout``

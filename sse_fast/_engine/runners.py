@@ -94,6 +94,8 @@ class AsyncioRunner(Parts):
             uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
             if uncancel is not None and uncancel() > 0:
                 raise  # cancelled by someone else as well
+        except Exception as exc:  # a bad item, a failed write: run() raises it
+            stream.fail(exc)
         finally:
             self.pump_task = None
             self.pump_done = True

@@ -149,7 +149,7 @@ class EventStream(Pump, Writer):
         assert self.runner is not None
         self.pump_running = True
         try:
-            await self.runner.run(self._pump, wait_disconnect)
+            await self.runner.run(self._pump_source, wait_disconnect)
             if self.draining and self.outcome is None:
                 with anyio.move_on_after(_CLEANUP_TIMEOUT):  # the source made it; then bye
                     await self._finish(shutting_down=True)
@@ -275,12 +275,6 @@ class EventStream(Pump, Writer):
             self.runner.start_flusher()
 
     # ------------------------------------------------------------ the pump
-
-    async def _pump(self) -> None:
-        try:
-            await self._pump_source()
-        except Exception as exc:  # a bad item, a failed write: run() raises it
-            self.fail(exc)
 
     async def _pump_source(self) -> None:
         source = self._source

@@ -25,7 +25,6 @@ exactly as FastAPI does, so the bytes on the wire are the same.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import json
 import math
@@ -258,13 +257,6 @@ def _farewell_frame(farewell: Farewell | None) -> sse_fast.ServerSentEvent | byt
 _DEFAULT_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-@functools.lru_cache(maxsize=16)
-def _default_raw_headers(media_type: str | None) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers that Starlette's ``init_headers`` makes of the defaults, made once."""
-    response = Response(media_type=media_type, headers=_DEFAULT_HEADERS)
-    return tuple((k, v) for k, v in response.raw_headers if k != b"content-length")
-
-
 class EventSourceResponse(fastapi_sse.EventSourceResponse):
     """``fastapi.sse.EventSourceResponse`` streamed by the sse_fast engine.
 
@@ -323,7 +315,8 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         if headers or self.charset != Response.charset:
             self.init_headers({**_DEFAULT_HEADERS, **(headers or {})})
         else:  # the common case: the same header tuples for every stream
-            self.raw_headers = list(_default_raw_headers(self.media_type))
+            defaults = tuple(_DEFAULT_HEADERS.items())
+            self.raw_headers = list(starlette_adapter.initial_headers(self.media_type, defaults))
         self._frame: Frame = _frame_direct
 
     @classmethod

@@ -350,8 +350,11 @@ class EventSourceResponse(Response):
         self.cleanup_timeout = cleanup_timeout
         self.farewell = farewell
         self.active = True
-        self.init_headers(headers)
-        self.raw_headers = _event_stream_headers(self.raw_headers)
+        if headers or self.charset != Response.charset:
+            self.init_headers(headers)
+            self.raw_headers = _event_stream_headers(self.raw_headers)
+        else:  # the common case: the same header tuples for every stream
+            self.raw_headers = list(_default_event_stream_headers(media_type))
         # Checked here, so that a bad option fails before the response starts.
         self._options = self._stream_options()
 
@@ -481,6 +484,21 @@ class EventSourceResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if timer.cancelled_caught:
             raise SendTimeoutError(f"a send did not complete within {self.send_timeout} s")
+
+
+@functools.lru_cache(maxsize=16)
+def initial_headers(
+    media_type: str | None, defaults: tuple[tuple[str, str], ...] = ()
+) -> tuple[tuple[bytes, bytes], ...]:
+    """What Starlette's ``init_headers`` makes of ``defaults`` for a response without a
+    body, made once, so that every stream shares the same header tuples."""
+    response = Response(media_type=media_type, headers=dict(defaults))
+    return tuple((k, v) for k, v in response.raw_headers if k != b"content-length")
+
+
+@functools.lru_cache(maxsize=16)
+def _default_event_stream_headers(media_type: str | None) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple(_event_stream_headers(list(initial_headers(media_type))))
 
 
 def _event_stream_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

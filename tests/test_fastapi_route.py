@@ -15,6 +15,7 @@ from fastapi import sse as native_sse
 from fastapi_apps import Framed, build
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from sse_fast.adapters import fastapi as sse_fast_sse
 from sse_fast.testing import stream
@@ -184,3 +185,22 @@ def test_without_fastapis_route_context_the_route_itself_is_built(
     assert sse_fast_sse._route_being_built(route) is route
     monkeypatch.undo()
     assert body_of(app, "/framed") == b"data: sent as framed\n\n"
+
+
+def test_head_gets_the_stream_headers_and_no_body_and_the_generator_never_runs() -> None:
+    app = FastAPI()
+    app.router.route_class = sse_fast_sse.EventSourceRoute
+    ran: list[str] = []
+
+    @app.api_route(
+        "/items", methods=["GET", "HEAD"], response_class=sse_fast_sse.EventSourceResponse
+    )
+    async def items() -> AsyncIterable[str]:
+        ran.append("generator")
+        yield "x"
+
+    with TestClient(app) as client:
+        reply = client.head("/items")
+    assert (reply.status_code, reply.content, ran) == (200, b"", [])
+    assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert reply.headers["cache-control"] == "no-cache"

@@ -272,21 +272,10 @@ async def stream_response(
     await send(
         {"type": "http.response.start", "status": status, "headers": sse_headers(scope, headers)}
     )
-
-    async def send_body(data: bytes) -> None:
-        await send({"type": "http.response.body", "body": data, "more_body": True})
-
-    async def end_body(data: bytes) -> None:
-        await send({"type": "http.response.body", "body": data, "more_body": False})
-
-    async def wait_disconnect() -> Message:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return message
-
+    del headers  # not held for the life of the stream
+    body = _Body(send, receive)
     try:
-        outcome = await stream.run(send_body, wait_disconnect, end=end_body)
+        outcome = await stream.run(body.send, body.wait_disconnect, end=body.end)
     except SendTimeoutError as exc:
         await _release_frozen_client(send, exc)
         return Outcome.DISCONNECTED
@@ -299,6 +288,29 @@ async def stream_response(
         with anyio.move_on_after(1):  # a client that stopped reading must not hold shutdown
             await _end_body(send)
     return outcome
+
+
+class _Body:
+    """The stream's ends of one ASGI response (thousands are idle at once: slots, and
+    bound methods instead of three closures)."""
+
+    __slots__ = ("_receive", "_send")
+
+    def __init__(self, send: ASGISend, receive: Receive) -> None:
+        self._send = send
+        self._receive = receive
+
+    async def send(self, data: bytes) -> None:
+        await self._send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def end(self, data: bytes) -> None:
+        await self._send({"type": "http.response.body", "body": data, "more_body": False})
+
+    async def wait_disconnect(self) -> Message:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                return message
 
 
 async def _release_frozen_client(send: ASGISend, exc: SendTimeoutError) -> None:

@@ -47,6 +47,8 @@ from starlette.types import Receive, Scope, Send
 
 import sse_fast
 from sse_fast.adapters import starlette as starlette_adapter
+from sse_fast.adapters.asgi import stream_response
+from sse_fast.stream import EventStream, StreamOptions
 
 __all__ = [
     "EventSourceResponse",
@@ -242,23 +244,61 @@ def _check_seconds(name: str, value: object) -> None:
         raise ValueError(f"{name} must be >= 0, got: {value!r}")
 
 
+Farewell = fastapi_sse.ServerSentEvent | sse_fast.ServerSentEvent | bytes
+
+
+def _farewell_frame(farewell: Farewell | None) -> sse_fast.ServerSentEvent | bytes | None:
+    """FastAPI's event model is framed as it would be yielded; the engine checks the rest."""
+    if isinstance(farewell, fastapi_sse.ServerSentEvent):
+        return frame_event(farewell)
+    return farewell
+
+
+_DEFAULT_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
 class EventSourceResponse(fastapi_sse.EventSourceResponse):
     """``fastapi.sse.EventSourceResponse`` streamed by the sse_fast engine.
 
     As ``response_class=`` on a generator path operation of an :class:`EventSourceRoute`,
     the yielded items are validated and framed as FastAPI does. Built directly, its
     content is a sync or async iterable: ``str`` and ``bytes`` are written as they are,
-    ``ServerSentEvent``, models and other values are framed like yielded items.
+    ``ServerSentEvent``, models and other values are framed like yielded items (a
+    broker ``Subscription`` is such an iterable). Or it is an :class:`sse_fast.EventQueue`,
+    whose items are those of any engine source (``str`` is an event's data) plus
+    FastAPI's ``ServerSentEvent``, models and dicts, framed as when yielded.
 
     Engine options are class attributes; :meth:`with_options` makes a configured class:
     ``ping`` seconds between ``: ping`` comments (``0``: none), ``send_timeout`` ends
     the stream when the client stops reading, ``shutdown_grace_period`` is how long
-    the generator may go on once the server is stopping.
+    the generator may go on once the server is stopping, ``farewell`` (a
+    ``ServerSentEvent`` or framed bytes) is the last event sent on shutdown. A subclass
+    that sets them is checked when it is made.
     """
 
     ping: ClassVar[float] = DEFAULT_PING_INTERVAL
     send_timeout: ClassVar[float | None] = None
     shutdown_grace_period: ClassVar[float] = 0
+    farewell: ClassVar[Farewell | None] = None
+    # Every stream of a class shares one checked options object.
+    stream_options: ClassVar[StreamOptions]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.stream_options = cls._make_options()
+
+    @classmethod
+    def _make_options(cls) -> StreamOptions:
+        return StreamOptions(
+            sep=_SEPARATOR,
+            ping=cls.ping,
+            ping_message=_PING,
+            send_timeout=cls.send_timeout,
+            shutdown_grace_period=cls.shutdown_grace_period,
+            farewell=_farewell_frame(cls.farewell),
+            cleanup_timeout=starlette_adapter.DEFAULT_CLEANUP_TIMEOUT,
+            convert=_frame_plain,  # an EventQueue's FastAPI events, models and dicts
+        )
 
     def __init__(
         self,
@@ -272,9 +312,11 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         self.status_code = status_code
         self.media_type = self.media_type if media_type is None else media_type
         self.background = background
-        self.init_headers(
-            {"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})}
-        )
+        if headers or self.charset != Response.charset:
+            self.init_headers({**_DEFAULT_HEADERS, **(headers or {})})
+        else:  # the common case: the same header tuples for every stream
+            defaults = tuple(_DEFAULT_HEADERS.items())
+            self.raw_headers = list(starlette_adapter.initial_headers(self.media_type, defaults))
         self._frame: Frame = _frame_direct
 
     @classmethod
@@ -284,6 +326,7 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         ping: float | None = None,
         send_timeout: float | None = None,
         shutdown_grace_period: float | None = None,
+        farewell: Farewell | None = None,
     ) -> type[EventSourceResponse]:
         """A subclass with these engine options (unset ones are inherited), checked now.
 
@@ -291,9 +334,13 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         """
         given = {"ping": ping, "send_timeout": send_timeout,
                  "shutdown_grace_period": shutdown_grace_period}  # fmt: skip
-        settings = {name: value for name, value in given.items() if value is not None}
+        settings: dict[str, Any] = {
+            name: value for name, value in given.items() if value is not None
+        }
         for name, value in settings.items():
             _check_seconds(name, value)
+        if farewell is not None:
+            settings["farewell"] = farewell
         return type(cls.__name__, (cls,), {"__module__": cls.__module__, **settings})
 
     @classmethod
@@ -307,23 +354,51 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content = self.body_iterator
-        if isinstance(content, AsyncIterable):
-            frames: Any = _framed_async(content, self._frame)
+        if isinstance(content, sse_fast.EventQueue):
+            # The engine serves the queue itself: a put writes through, and puts fail
+            # once the stream has ended instead of filling a queue nobody reads.
+            frames: Any = content
+        elif isinstance(content, AsyncIterable):
+            frames = _framed_async(content, self._frame)
         else:
             frames = _framed_sync(content, self._frame)
-        engine = starlette_adapter.EventSourceResponse(
+        if scope["type"] != "http" or str(scope.get("method", "GET")).upper() == "HEAD":
+            await self._as_starlette_response(frames)(scope, receive, send)
+            return
+        # The engine straight under this response: an idle stream holds one response.
+        stream = EventStream(
+            frames,
+            options=self.stream_options,
+            shutdown=starlette_adapter.AppStatus._shutdown_for_stream(),
+        )
+        await stream_response(
+            scope,
+            receive,
+            send,
+            stream,
+            [(k, v) for k, v in self.raw_headers if k != b"connection"],
+            status=self.status_code,
+        )
+        if self.background is not None:
+            await self.background()
+
+    def _as_starlette_response(self, frames: Any) -> Response:
+        """HEAD and websocket denials, as the Starlette adapter answers them."""
+        options = self.stream_options
+        response = starlette_adapter.EventSourceResponse(
             frames,
             status_code=self.status_code,
             media_type=self.media_type or "text/event-stream",
             background=self.background,
-            ping=self.ping,
+            ping=options.ping or 0,
             sep=_SEPARATOR,
-            ping_message_factory=lambda: _PING,
-            send_timeout=self.send_timeout,
-            shutdown_grace_period=self.shutdown_grace_period,
+            send_timeout=options.send_timeout,
         )
-        engine.raw_headers = self.raw_headers
-        await engine(scope, receive, send)
+        response.raw_headers = self.raw_headers
+        return response
+
+
+EventSourceResponse.stream_options = EventSourceResponse._make_options()
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]

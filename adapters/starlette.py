@@ -274,6 +274,7 @@ def _options(
     send_timeout: float | None,
     grace: float,
     cleanup_timeout: float | None,
+    farewell: sse_fast.ServerSentEvent | bytes | None,
 ) -> StreamOptions:
     """Options shared by the responses built alike (most of an app's), checked once."""
     return StreamOptions(
@@ -284,6 +285,7 @@ def _options(
         shutdown_grace_period=grace,
         convert=_item,
         cleanup_timeout=cleanup_timeout,
+        farewell=farewell,
     )
 
 
@@ -299,8 +301,10 @@ class EventSourceResponse(Response):
     On server shutdown, ``shutdown_event`` is set, the content gets
     ``shutdown_grace_period`` seconds to finish, and the response ends cleanly: no
     monkey-patching of the server and no process-wide flag is involved
-    (:class:`AppStatus` triggers the same by hand). ``cleanup_timeout`` bounds the closing
-    of a source that waits at a ``yield`` when the stream ends (``None``: no bound).
+    (:class:`AppStatus` triggers the same by hand); ``farewell`` (an event, framed with
+    the response's ``sep``, or framed bytes) is the last thing sent then.
+    ``cleanup_timeout`` bounds the closing of a source that waits at a ``yield`` when the
+    stream ends (``None``: no bound).
     Headers are final when the response is built: the caller's ``Cache-Control`` (and
     any other header) wins over ``no-store``; ``X-Accel-Buffering: no`` and
     ``Connection: keep-alive`` (HTTP/1.1 only) are forced, since a buffered or closed
@@ -327,6 +331,7 @@ class EventSourceResponse(Response):
         shutdown_event: Any = None,
         shutdown_grace_period: float = 0,
         cleanup_timeout: float | None = DEFAULT_CLEANUP_TIMEOUT,
+        farewell: sse_fast.ServerSentEvent | bytes | None = None,
     ) -> None:
         if sep is not None and sep not in ("\r\n", "\r", "\n"):
             raise ValueError(f"sep must be one of: \\r\\n, \\r, \\n, got: {sep!r}")
@@ -343,9 +348,13 @@ class EventSourceResponse(Response):
         self.shutdown_event = shutdown_event
         self.shutdown_grace_period = shutdown_grace_period
         self.cleanup_timeout = cleanup_timeout
+        self.farewell = farewell
         self.active = True
-        self.init_headers(headers)
-        self.raw_headers = _event_stream_headers(self.raw_headers)
+        if headers or self.charset != Response.charset:
+            self.init_headers(headers)
+            self.raw_headers = _event_stream_headers(self.raw_headers)
+        else:  # the common case: the same header tuples for every stream
+            self.raw_headers = list(_default_event_stream_headers(media_type))
         # Checked here, so that a bad option fails before the response starts.
         self._options = self._stream_options()
 
@@ -357,6 +366,7 @@ class EventSourceResponse(Response):
             self.send_timeout,
             self.shutdown_grace_period,
             self.cleanup_timeout,
+            self.farewell,
         )
         try:
             return _options(*values)
@@ -430,10 +440,8 @@ class EventSourceResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             send, receive = _websocket_denial(send, receive)
-        # Connection is added back for HTTP/1.1 only (it is forbidden in HTTP/2).
-        headers = [(k, v) for k, v in self.raw_headers if k != b"connection"]
         if str(scope.get("method", "GET")).upper() == "HEAD":
-            await self._head(scope, send, headers)
+            await self._head(scope, send, self._headers_to_send())
         else:
             options = self._options
             if options.ping != (self.ping_interval or None) or options.send_timeout != (
@@ -451,12 +459,16 @@ class EventSourceResponse(Response):
             )
             try:
                 await stream_response(
-                    scope, receive, send, stream, headers, status=self.status_code
+                    scope, receive, send, stream, self._headers_to_send(), status=self.status_code
                 )
             finally:
                 self.active = False
         if self.background is not None:
             await self.background()
+
+    def _headers_to_send(self) -> list[tuple[bytes, bytes]]:
+        # Connection is added back for HTTP/1.1 only (it is forbidden in HTTP/2).
+        return [(k, v) for k, v in self.raw_headers if k != b"connection"]
 
     async def _head(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
         """Headers and an empty body; the content is never iterated. ``send_timeout``
@@ -472,6 +484,21 @@ class EventSourceResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if timer.cancelled_caught:
             raise SendTimeoutError(f"a send did not complete within {self.send_timeout} s")
+
+
+@functools.lru_cache(maxsize=16)
+def initial_headers(
+    media_type: str | None, defaults: tuple[tuple[str, str], ...] = ()
+) -> tuple[tuple[bytes, bytes], ...]:
+    """What Starlette's ``init_headers`` makes of ``defaults`` for a response without a
+    body, made once, so that every stream shares the same header tuples."""
+    response = Response(media_type=media_type, headers=dict(defaults))
+    return tuple((k, v) for k, v in response.raw_headers if k != b"content-length")
+
+
+@functools.lru_cache(maxsize=16)
+def _default_event_stream_headers(media_type: str | None) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple(_event_stream_headers(list(initial_headers(media_type))))
 
 
 def _event_stream_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -1,7 +1,7 @@
 """End-to-end streaming speed and memory, side by side, under uvicorn on 127.0.0.1.
 
     .venv/bin/python benchmarks/streaming.py [--events 100000] [--repeat 5] [--idle 1000]
-        [--paced 400] [--shapes fast,burst,turn]
+        [--paced 400] [--shapes fast,burst,turn] [--memory-only]
 
 One client reads the raw socket (HTTP/1.0, so no chunked framing to undo) and times
 N W1 token events from request to last byte. Contenders: the sse_fast Starlette adapter,
@@ -179,9 +179,13 @@ def benchmark_arguments(doc: str | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument("--memory-only", action="store_true", help=MEMORY_ONLY)
     args = parser.parse_args()
     allow_open_files(args.idle)
     return args
+
+
+MEMORY_ONLY = "only the memory per idle stream (no speed or latency runs)"
 
 
 def allow_open_files(connections: int) -> None:
@@ -202,9 +206,23 @@ def main() -> None:
     parser.add_argument(
         "--shapes", default=",".join(SHAPES), help=f"the rows to run, some of: {','.join(SHAPES)}"
     )
+    parser.add_argument("--memory-only", action="store_true", help=MEMORY_ONLY)
     args = parser.parse_args()
-    shapes = {shape: SHAPES[shape] for shape in args.shapes.split(",")}
+    allow_open_files(args.idle)
+    if not args.memory_only:
+        speed_and_latency(args)
+    if args.idle:
+        print(f"\nServer memory per idle connection ({args.idle:,} open streams, RSS growth)\n")
+        print("| server | KiB per connection | vs sse-starlette |")
+        print("|---|---|---|")
+        contenders = ["sse_fast-asgi", "sse_fast-starlette", "sse-starlette", "bare"]
+        memory = {c: idle_memory(uvicorn, c, args.idle) for c in contenders}
+        for contender, kib in memory.items():
+            print(f"| {contender} | {kib:.1f} | {kib / memory['sse-starlette']:.2f}x |")
 
+
+def speed_and_latency(args: argparse.Namespace) -> None:
+    shapes = {shape: SHAPES[shape] for shape in args.shapes.split(",")}
     rates = throughput(uvicorn, CONTENDERS, shapes, args.events, args.repeat)
     print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "
           f"(uvicorn {uvicorn_version()}, h11, asyncio; one raw-socket client)\n")  # fmt: skip
@@ -233,13 +251,6 @@ def main() -> None:
             p50, p99 = lat[contender]
             versus = f"{p50 - bare50:+.0f} | {p99 - bare99:+.0f}"
             print(f"| {contender} | {p50:.0f} | {p99:.0f} | {versus} |")
-
-    if args.idle:
-        print(f"\nServer memory per idle connection ({args.idle:,} open streams, RSS growth)\n")
-        print("| server | KiB per connection |")
-        print("|---|---|")
-        for contender in ["sse_fast-asgi", "sse_fast-starlette", "sse-starlette", "bare"]:
-            print(f"| {contender} | {idle_memory(uvicorn, contender, args.idle):.1f} |")
 
 
 def uvicorn_version() -> str:

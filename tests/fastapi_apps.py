@@ -8,6 +8,8 @@ in order, so a test can compare the two apps' lifecycles.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import math
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
@@ -18,9 +20,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Response
 from fastapi import sse as native_sse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 import sse_fast
 from sse_fast.adapters import fastapi as sse_fast_sse
+from sse_fast.adapters import starlette as starlette_adapter
+from sse_fast.broadcast import Broker, Event, Reset
 
 log: list[str] = []
 
@@ -163,14 +168,17 @@ def build(sse: ModuleType) -> FastAPI:
         finally:
             log.append("generator closed")
 
-    @router.get("/log")
-    def read_log() -> list[str]:
-        entries = list(log)
-        log.clear()
-        return entries
+    router.add_api_route("/log", read_log)
 
     app.include_router(router)
     return app
+
+
+def read_log() -> list[str]:
+    """What happened since the last read."""
+    entries = list(log)
+    log.clear()
+    return entries
 
 
 class Framed:
@@ -255,10 +263,14 @@ async def logged_resource() -> AsyncIterator[str]:
 
 
 def _build_drain_app() -> FastAPI:
-    """``/forever`` never ends by itself; ``$FASTAPI_DRAIN_LOG`` gets what happened."""
+    """``/forever`` never ends by itself; ``$FASTAPI_DRAIN_LOG`` gets what happened.
+    On shutdown both it and ``/starlette-forever`` (the Starlette adapter's response,
+    returned by a path operation) send a farewell."""
     drain_app = FastAPI(lifespan=sse_fast_sse.lifespan(signals=True))
     drain_app.router.route_class = sse_fast_sse.EventSourceRoute
-    response_class = sse_fast_sse.EventSourceResponse.with_options(ping=0)
+    response_class = sse_fast_sse.EventSourceResponse.with_options(
+        ping=0, farewell=native_sse.ServerSentEvent(data={"bye": True}, event="bye")
+    )
 
     @drain_app.get("/forever", response_class=response_class)
     async def forever(
@@ -274,7 +286,107 @@ def _build_drain_app() -> FastAPI:
         finally:
             write("generator closed")
 
+    @drain_app.get("/starlette-forever")
+    async def starlette_forever() -> starlette_adapter.EventSourceResponse:
+        async def numbers() -> AsyncIterator[str]:
+            n = 0
+            while True:
+                yield str(n)
+                n += 1
+                await asyncio.sleep(0.05)
+
+        farewell = starlette_adapter.ServerSentEvent("going away", event="bye")
+        return starlette_adapter.EventSourceResponse(numbers(), ping=0, farewell=farewell)
+
     return drain_app
 
 
 drain_app = _build_drain_app()
+
+
+def _build_broker_app() -> FastAPI:
+    """A broker's topics and an EventQueue as what path operations return or yield from.
+
+    ``POST /publish/{topic}?data=`` publishes; ``/returned/{topic}`` returns
+    ``EventSourceResponse(subscription)``; ``/yielded/{topic}`` is a generator path
+    operation that ``async for``s a subscription and yields its ``Event``/``Reset``
+    items (``/declared/{topic}`` the same with a declared item type); ``/queue`` returns
+    ``EventSourceResponse(queue)`` fed by a task (``/queue-until-gone`` until a put is
+    refused: it logs that). ``/log`` as in the other apps.
+    """
+    broker = Broker()
+    feeding: set[asyncio.Task[None]] = set()  # the queues' producers, kept from the GC
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with broker, sse_fast_sse.lifespan()(app):
+            yield
+
+    broker_app = FastAPI(lifespan=lifespan)
+    broker_app.router.route_class = sse_fast_sse.EventSourceRoute
+    response_class = sse_fast_sse.EventSourceResponse.with_options(ping=0)
+
+    broker_app.add_api_route("/log", read_log)
+
+    @broker_app.post("/publish/{topic}")
+    async def publish(topic: str, data: str) -> str:
+        return await broker.publish(topic, data)
+
+    @broker_app.get("/returned/{topic}")
+    async def returned(
+        topic: str, last_id: sse_fast_sse.LastEventID
+    ) -> sse_fast_sse.EventSourceResponse:
+        subscription = broker.subscribe(topic, last_event_id=last_id or None)
+        await subscription.open()  # before the response starts: a refusal is still possible
+        return response_class(subscription, background=BackgroundTask(subscription.close))
+
+    @broker_app.get("/yielded/{topic}", response_class=response_class)
+    async def yielded(topic: str, last_id: sse_fast_sse.LastEventID):  # type: ignore[no-untyped-def]
+        async with broker.subscribe(topic, last_event_id=last_id or None) as subscription:
+            async for item in subscription:
+                yield item
+
+    # Event and Reset are not pydantic types: response_model=None keeps FastAPI from
+    # building a validator for the declared item type (they frame themselves).
+    @broker_app.get("/declared/{topic}", response_class=response_class, response_model=None)
+    async def declared(
+        topic: str, last_id: sse_fast_sse.LastEventID
+    ) -> AsyncIterable[Event | Reset]:
+        async with broker.subscribe(topic, last_event_id=last_id or None) as subscription:
+            async for item in subscription:
+                yield item
+
+    @broker_app.get("/queue")
+    async def queue_stream() -> sse_fast_sse.EventSourceResponse:
+        queue = sse_fast.EventQueue()
+
+        async def feed() -> None:
+            await queue.put(sse_fast.ServerSentEvent("engine event", id="1"))
+            await queue.put(native_sse.ServerSentEvent(data={"fastapi": "event"}, event="e"))
+            await queue.put(Order(count=2))
+            await queue.put({"plain": "dict"})
+            await queue.put(b"data: framed\n\n")
+            queue.close()
+
+        feeding.add(asyncio.get_running_loop().create_task(feed()))
+        return response_class(queue)
+
+    @broker_app.get("/queue-until-gone")
+    async def queue_until_gone() -> sse_fast_sse.EventSourceResponse:
+        queue = sse_fast.EventQueue()
+
+        async def feed() -> None:
+            try:
+                for n in itertools.count():
+                    await queue.put(str(n))
+                    await asyncio.sleep(0.02)
+            except ConnectionResetError as exc:
+                log.append(f"put refused: {exc}")
+
+        feeding.add(asyncio.get_running_loop().create_task(feed()))
+        return response_class(queue)
+
+    return broker_app
+
+
+broker_app = _build_broker_app()

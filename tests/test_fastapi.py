@@ -217,20 +217,25 @@ def drain_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
         yield server, log
 
 
-def test_sigterm_ends_open_streams_and_uvicorn_exits_promptly(tmp_path: Path) -> None:
+def test_sigterm_ends_streams_with_a_farewell_and_uvicorn_exits_promptly(
+    tmp_path: Path,
+) -> None:
     with drain_server(tmp_path) as (server, log), contextlib.ExitStack() as stack:
         clients = [stack.enter_context(RawClient(server.port, "/forever")) for _ in range(3)]
+        starlette_client = stack.enter_context(RawClient(server.port, "/starlette-forever"))
         for client in clients:
             client.read_until(b"data: 2\n\n")
+        starlette_client.read_until(b"data: 2\r\n\r\n")
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
-        for client in clients:
+        for client in [*clients, starlette_client]:
             client.read_all(timeout=5)  # ends: the last chunk or the connection closing
         # uvicorn re-raises the signal once it has shut down cleanly: -SIGTERM
         assert server.process.wait(10) == -signal.SIGTERM
         took = time.monotonic() - started
     assert took < 5
-    assert all(client.body.endswith(b"\n\n") for client in clients)
+    assert all(client.body.endswith(b'event: bye\ndata: {"bye": true}\n\n') for client in clients)
+    assert starlette_client.body.endswith(b"event: bye\r\ndata: going away\r\n\r\n")
     entries = log.read_text().splitlines()
     assert entries.count("generator closed") == 3
     assert entries.count("background task") == 3
@@ -251,3 +256,50 @@ def test_native_sse_holds_uvicorn_on_sigterm(tmp_path: Path) -> None:
             server.process.wait(2)
         client.close()
         assert server.process.wait(10) == -signal.SIGTERM
+
+
+@pytest.fixture(scope="module")
+def broker_server() -> Iterator[Server]:
+    with serve("uvicorn", app="fastapi_apps:broker_app") as server:
+        yield server
+
+
+@pytest.mark.parametrize("way", ["returned", "yielded", "declared"])
+def test_a_broker_subscription_is_what_a_path_operation_returns_or_yields_from(
+    broker_server: Server, way: str
+) -> None:
+    topic = f"news-{way}"
+
+    def publish(text: str) -> bytes:
+        reply = httpx.post(f"{broker_server.url}/publish/{topic}", params={"data": text})
+        return str(reply.json()).encode()
+
+    seen, first, second = publish("seen"), publish("first"), publish("second")
+    resuming = {"Last-Event-ID": seen}
+    with RawClient(broker_server.port, f"/{way}/{topic}", headers=resuming) as client:
+        replayed = client.read_until(b"data: second\n\n")
+        third = publish("third")  # the subscription is open: this one comes live
+        live = client.read_until(b"data: third\n\n")
+    assert client.status == 200
+    assert replayed == b"id: %s\ndata: first\n\nid: %s\ndata: second\n\n" % (first, second)
+    assert live == replayed + b"id: %s\ndata: third\n\n" % third
+
+
+def test_an_event_queue_is_what_a_path_operation_returns(broker_server: Server) -> None:
+    with RawClient(broker_server.port, "/queue") as client:
+        body = client.read_all()
+    assert body == (
+        b"id: 1\ndata: engine event\n\n"
+        b'event: e\ndata: {"fastapi": "event"}\n\n'
+        b'data: {"count": 2}\n\n'
+        b'data: {"plain": "dict"}\n\n'
+        b"data: framed\n\n"
+    )
+
+
+def test_puts_to_a_queue_whose_client_left_are_refused(broker_server: Server) -> None:
+    lifecycle_log(broker_server)
+    with RawClient(broker_server.port, "/queue-until-gone") as client:
+        client.read_until(b"data: 2\n\n")
+    entries = collect_log(broker_server, lambda entries: bool(entries))
+    assert entries == ["put refused: the client has disconnected"]

@@ -114,11 +114,17 @@ def test_last_event_id_is_read_as_utf8() -> None:
         ({"send_timeout": 0}, "send_timeout must be > 0"),
         ({"shutdown_grace_period": -1}, "shutdown_grace_period must be >= 0"),
         ({"ping": -1}, "ping interval must be >= 0"),
+        ({"farewell": b"data: bye\n\n"}, "farewell bytes must end with a blank line"),
     ],
 )
 def test_bad_options_fail_when_the_response_is_built(options: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         EventSourceResponse(iter(["x"]), **options)
+
+
+def test_a_farewell_that_is_not_an_event_fails_when_the_response_is_built() -> None:
+    with pytest.raises(TypeError, match=r"^farewell must be a ServerSentEvent or framed bytes"):
+        EventSourceResponse(iter(["x"]), farewell="bye")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("content", ["text", {"data": "x"}, b"data: x\r\n\r\n"])

@@ -53,6 +53,8 @@ class AnyioRunner(Parts):
             group.start_soon(self._clock_task)
             try:
                 await pump()
+            except Exception as exc:  # a bad item, a failed write: run() raises it
+                stream.fail(exc)
             finally:
                 stream.stop()
 

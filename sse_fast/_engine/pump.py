@@ -86,12 +86,6 @@ class Pump(StreamState):
     if not TYPE_CHECKING:  # EventStream declares the slots
         __slots__ = ()
 
-    async def _pump(self) -> None:
-        try:
-            await self._pump_source()
-        except Exception as exc:  # a bad item, a failed write: run() raises it
-            self.fail(exc)
-
     async def _pump_source(self) -> None:
         source = self._source
         if isinstance(source, EventQueue):

@@ -36,8 +36,8 @@ class AsyncioRunner(Parts):
         "flusher",
         "loop",
         "pump_done",
+        "pump_task",
         "pump_wakeup",
-        "scope",
         "started",
         "stream",
         "tasks",
@@ -54,7 +54,7 @@ class AsyncioRunner(Parts):
         self.loop = loop
         self.tasks: list[asyncio.Task[None]] = []
         self.flusher: asyncio.Task[None] | None = None
-        self.scope: anyio.CancelScope | None = None
+        self.pump_task: asyncio.Task[object] | None = None
         self.started = False
         self.pump_done = False
         self.timer: asyncio.TimerHandle | None = None
@@ -83,10 +83,21 @@ class AsyncioRunner(Parts):
         if wait_disconnect is not None:
             self.tasks.append(self.loop.create_task(self.watch(wait_disconnect)))
         self.start()
+        # No cancel scope (an idle stream's largest part of the engine after its frames):
+        # stop() cancels this task, and clears pump_task to say the cancellation is its.
+        self.pump_task = task = asyncio.current_task(self.loop)
         try:
-            with anyio.CancelScope() as self.scope:
-                await pump()
+            await pump()
+        except asyncio.CancelledError:
+            if self.pump_task is not None or not stream.stopping:
+                raise  # not ours: the caller was cancelled
+            uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
+            if uncancel is not None and uncancel() > 0:
+                raise  # cancelled by someone else as well
+        except Exception as exc:  # a bad item, a failed write: run() raises it
+            stream.fail(exc)
         finally:
+            self.pump_task = None
             self.pump_done = True
             stream.stop()
             if self.flusher is not None:
@@ -100,8 +111,11 @@ class AsyncioRunner(Parts):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.scope is not None and not self.pump_done:
-            self.scope.cancel()
+        pump_task = self.pump_task
+        # The pump stopping itself needs no cancellation: it sees `stopping` as it returns.
+        if pump_task is not None and pump_task is not asyncio.current_task(self.loop):
+            self.pump_task = None
+            pump_task.cancel()
         for task in self.tasks:
             task.cancel()
         if self.flusher is not None:

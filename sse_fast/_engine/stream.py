@@ -151,7 +151,7 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         assert self.runner is not None
         self.pump_running = True
         try:
-            await self.runner.run(self._pump, wait_disconnect)
+            await self.runner.run(self._pump_source, wait_disconnect)
             if self.draining and self.outcome is None:
                 with anyio.move_on_after(_CLEANUP_TIMEOUT):  # the source made it; then bye
                     await self._finish(shutting_down=True)

@@ -13,7 +13,9 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sse_fast._engine.push import write_now
 
 from ._backend import (
     Backend,
@@ -27,12 +29,16 @@ from ._backend import (
 )
 from ._items import Event, Reset
 
+if TYPE_CHECKING:
+    from sse_fast._engine.stream import EventStream
+
 __all__ = ["Hub", "LagPolicy", "Subscription", "TopicRing"]
 
 logger = logging.getLogger("sse_fast.broadcast")
 
 LagPolicy = Literal["disconnect", "reset"]
 _CLOSE_TURNS = 8
+_UNSET: Any = object()
 Replay = Literal["none", "complete", "reset"]
 
 
@@ -56,9 +62,11 @@ class TopicRing:
         "generation",
         "next_seq",
         "pending",
+        "pushers",
         "reset",
         "reset_seq",
         "stale",
+        "taking",
         "topic",
         "users",
         "watched",
@@ -84,6 +92,12 @@ class TopicRing:
         self.closing: asyncio.Task[None] | None = None
         self.filling: asyncio.Task[None] | None = None
         self._changed: asyncio.Event | None = None
+        # Subscribers streamed by the engine and waiting at the head: the hub writes the
+        # next event through their streams itself, or wakes them (set the future).
+        self.pushers: dict[Subscription, asyncio.Future[None]] = {}
+        # Streamed subscribers whose stream is taking an event from the ring (the hub
+        # cuts off one whose client stalls while the ring turns over).
+        self.taking: dict[Subscription, None] = {}
 
     @property
     def head_seq(self) -> int:
@@ -113,9 +127,41 @@ class TopicRing:
             del self.pending[seq]
 
     def notify(self) -> None:
+        """Wake every subscriber waiting for the ring to change."""
+        self.notify_readers()
+        if self.pushers:
+            pushers, self.pushers = self.pushers, {}
+            for woken in pushers.values():
+                if not woken.done():
+                    woken.set_result(None)
+
+    def notify_readers(self) -> None:
+        """Wake the subscribers iterated without a stream."""
         changed, self._changed = self._changed, None
         if changed is not None:
             changed.set()
+
+    def push(self, event: Event) -> None:
+        """Write ``event`` (the next after every pusher's cursor) through the pushers'
+        streams; a stream that cannot take it now has its subscriber woken to read it."""
+        pushers, self.pushers = self.pushers, {}
+        seq = self.next_seq - 1
+        # The frame for each (sep, convert) of the streams, made once: None when a
+        # stream's convert turns the event into something else (it then reads it).
+        sep, convert, frame = "", _UNSET, None
+        for subscription, woken in pushers.items():
+            stream = subscription._stream
+            assert stream is not None
+            options = stream.options
+            if options.sep != sep or options.convert is not convert:
+                sep, convert = options.sep, options.convert
+                as_is = convert is None or convert(event) is event
+                frame = event.__sse_frame__(sep) if as_is else None
+            if subscription._cursor == seq - 1 and frame is not None and write_now(stream, frame):
+                subscription._cursor = seq
+                self.pushers[subscription] = woken
+            elif not woken.done():
+                woken.set_result(None)
 
     async def changed(self) -> None:
         if self._changed is None:
@@ -159,10 +205,15 @@ class Hub:
         if seq < ring.next_seq:
             return  # a duplicate, or our own publish echoed back
         if seq == ring.next_seq and ring.filling is None:
-            ring.append(self.event(topic, epoch, seq, event, data))
+            item = self.event(topic, epoch, seq, event, data)
+            ring.append(item)
+            if ring.pushers:
+                ring.push(item)
             if ring.pending:  # left by a fill that failed: this may close its gap
                 self._take_pending(ring)
-            ring.notify()
+            ring.notify_readers()
+            if ring.taking and self.on_lag == "disconnect":
+                self._cut_off_stalled(ring)
             return
         if len(ring.pending) >= self.max_replay:
             # The gap outgrew what a fill may read: give up on it rather than buffer more.
@@ -174,6 +225,18 @@ class Hub:
         ring.pending[seq] = (event, data)
         if ring.filling is None:
             ring.filling = self.spawn(self._fill(ring))
+
+    def _cut_off_stalled(self, ring: TopicRing) -> None:
+        """End the streams whose client has not taken a write while the ring turned
+        over: they lagged, and waiting for their send would only delay the news."""
+        first_seq = ring.first_seq
+        for subscription in list(ring.taking):
+            stream = subscription._stream
+            if subscription._cursor + 1 < first_seq and stream is not None and stream.writing:
+                del ring.taking[subscription]
+                subscription.lagged = True
+                logger.info("a subscriber of %r lagged behind a stalled send: cut off", ring.topic)
+                stream.stop()
 
     def resync(self) -> None:
         """The live feed was interrupted: read every ring's missed events from history."""
@@ -357,6 +420,13 @@ class Subscription:
         self._replayed: deque[StoredEvent] = deque()
         self._replay_epoch = ""
         self._catching_up = False
+        self._stream: EventStream | None = None
+
+    def __sse_attach__(self, stream: EventStream) -> None:
+        """The engine's ``stream`` is about to iterate this subscription: while it waits
+        for the next event, the hub writes that event through the stream itself."""
+        if not self._iterated:
+            self._stream = stream
 
     async def __aenter__(self) -> Subscription:
         await self.open()
@@ -470,7 +540,12 @@ class Subscription:
                     if wanted >= ring.first_seq:
                         self._catching_up = False
                         self._cursor = wanted
+                        if self._stream is None:
+                            yield ring.get(wanted)
+                            continue
+                        ring.taking[self] = None
                         yield ring.get(wanted)
+                        ring.taking.pop(self, None)
                         continue
                     if self._catching_up and ring.next_seq - wanted <= hub.max_replay:
                         async for item in self._read_missed(ring):
@@ -483,8 +558,18 @@ class Subscription:
                     self._cursor = ring.head_seq
                     yield Reset(format_id(ring.epoch, self._cursor), "lagged", hub.reset_event)
                     continue
-                await ring.changed()
+                if self._stream is None:
+                    await ring.changed()
+                    continue
+                woken = ring.pushers[self] = asyncio.get_running_loop().create_future()
+                try:
+                    await woken
+                finally:
+                    if ring.pushers.get(self) is woken:
+                        del ring.pushers[self]
         finally:
+            if self._ring is not None:
+                self._ring.taking.pop(self, None)
             await self.close()
 
     async def _read_missed(self, ring: TopicRing) -> AsyncIterator[Event | Reset]:

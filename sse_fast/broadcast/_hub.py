@@ -553,6 +553,8 @@ class Subscription:
                         continue
                     if hub.on_lag == "disconnect":
                         self.lagged = True
+                        if self._stream is not None and self._stream.writing:
+                            self._stream.stop()  # a stalled send: no wait to end the body
                         return
                     assert ring.epoch is not None
                     self._cursor = ring.head_seq

@@ -85,9 +85,8 @@ class Client:
 async def broker_with(
     backend_factory: BackendFactory | None = None, *, history: int = 1000, **options: Any
 ) -> AsyncIterator[Broker]:
-    backend = MemoryBackend(history=history) if backend_factory is None else None
-    if backend_factory is not None:
-        backend = backend_factory(history=history)
+    factory = MemoryBackend if backend_factory is None else backend_factory
+    backend = factory(history=history)
     with anyio.fail_after(TIMEOUT):
         async with Broker(backend, history=history, **options) as broker:
             yield broker

@@ -166,6 +166,18 @@ async def test_a_send_that_waits_holds_up_no_other_stream_and_its_events_follow_
         assert slow.senders[-1] is asyncio.current_task()
 
 
+async def test_a_stream_stopped_before_its_waiting_send_goes_on_ends_at_once() -> None:
+    async with broker_with() as broker:
+        (client,) = await started(broker, 1)
+        client.hold()
+        await broker.publish("t", "x")  # the send waits: the stream's flusher takes it over
+        assert client.stream.writing
+        client.stream.stop()  # before that task first ran: its cancellation reaches the send
+        assert await asyncio.wait_for(client.running, 5) is Outcome.SHUTDOWN  # type: ignore[arg-type]
+        assert not client.stream.writing
+        assert client.sent == []
+
+
 async def test_a_burst_in_one_turn_reaches_pushed_and_held_streams_once_in_order() -> None:
     async with broker_with() as broker:
         held, free = await started(broker, 2)

@@ -11,7 +11,7 @@ source yields the event to its pump as usual.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .runners import AsyncioRunner
@@ -84,21 +84,8 @@ class _Resumed(Coroutine[Any, Any, None]):
     def close(self) -> None:
         self.coroutine.close()
 
-    def __await__(self) -> Generator[Any, Any, None]:
-        try:
-            signal = self.send(None)
-        except StopIteration:
-            return
-        while True:
-            try:
-                value = yield signal
-            except BaseException as exc:  # noqa: PERF203 (cancellation: the coroutine's to handle)
-                try:
-                    signal = self.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    signal = self.send(value)
-                except StopIteration:
-                    return
+    def __await__(self) -> Any:
+        return self  # awaiting it drives it by send, throw and next
+
+    def __next__(self) -> Any:
+        return self.send(None)

@@ -1,10 +1,12 @@
 """The per-process hub: one bounded ring per watched topic, one cursor per subscriber.
 
 A backend delivers each live event once per process; the hub appends it to the topic's
-ring (framed lazily, once) and wakes the topic's subscribers, which read the ring at
-their own pace. Memory is bounded by topics x ring size, never by subscribers: a
-subscriber is an integer cursor, and one that falls more than the ring behind has
-lagged (disconnected, or reset to the head).
+ring (framed lazily, once). A subscriber streamed by the engine and waiting at the head
+gets the event written through its stream by the delivering task (the push path, no
+task wake-up); the others are woken and read the ring at their own pace. Memory is
+bounded by topics x ring size, never by subscribers: a subscriber is an integer cursor,
+and one that falls more than the ring behind has lagged (disconnected, or reset to the
+head).
 """
 
 from __future__ import annotations
@@ -397,7 +399,9 @@ class Subscription:
     history, so ``replay`` and ``head`` are known before a response starts. Iterating
     yields :class:`Event` and :class:`Reset` items, per topic in order and without
     duplicates; it ends when the broker closes, or when the subscriber lagged more than
-    the ring behind with ``on_lag="disconnect"``.
+    the ring behind with ``on_lag="disconnect"``. Streamed by the engine (a response's
+    source), it is told its stream first (``__sse_attach__``), and events that find the
+    stream idle are written through it by the delivering task rather than yielded.
     """
 
     def __init__(self, hub: Hub, topic: str, last_event_id: str | None) -> None:
@@ -514,6 +518,7 @@ class Subscription:
         return self._items()
 
     async def _items(self) -> AsyncIterator[Event | Reset]:
+        ring: TopicRing | None = None
         try:
             await self.open()
             ring = self._ring
@@ -570,8 +575,8 @@ class Subscription:
                     if ring.pushers.get(self) is woken:
                         del ring.pushers[self]
         finally:
-            if self._ring is not None:
-                self._ring.taking.pop(self, None)
+            if ring is not None:
+                ring.taking.pop(self, None)
             await self.close()
 
     async def _read_missed(self, ring: TopicRing) -> AsyncIterator[Event | Reset]:

@@ -21,6 +21,7 @@ from broker_backends import BackendFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sse_fast._engine.push import _Resumed
 from sse_fast.broadcast import Broker, MemoryBackend, Subscription
 from sse_fast.stream import EventStream, Outcome, Shutdown
 
@@ -176,6 +177,38 @@ async def test_a_stream_stopped_before_its_waiting_send_goes_on_ends_at_once() -
         assert await asyncio.wait_for(client.running, 5) is Outcome.SHUTDOWN  # type: ignore[arg-type]
         assert not client.stream.writing
         assert client.sent == []
+
+
+async def test_a_send_taken_over_by_a_task_resumes_where_it_stopped() -> None:
+    waited: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    steps: list[str] = []
+
+    async def send() -> None:
+        steps.append("started")
+        try:
+            steps.append(await waited)
+        finally:
+            steps.append("ended")
+
+    def suspended() -> _Resumed:
+        coroutine = send()
+        return _Resumed(coroutine, coroutine.send(None))
+
+    awaited = suspended()
+    waited.set_result("resumed")
+    await awaited  # awaited directly, or run by a task: the same coroutine goes on
+    assert steps == ["started", "resumed", "ended"]
+    steps.clear()
+    waited = asyncio.get_running_loop().create_future()
+    task = asyncio.ensure_future(suspended())
+    task.cancel()  # before the task first ran: the send itself is cancelled
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert steps == ["started", "ended"]
+    steps.clear()
+    waited = asyncio.get_running_loop().create_future()
+    suspended().close()
+    assert steps == ["started", "ended"]
 
 
 async def test_a_burst_in_one_turn_reaches_pushed_and_held_streams_once_in_order() -> None:

@@ -1,4 +1,5 @@
-"""The broker behind real servers (uvicorn + Starlette, aiohttp), read by raw sockets.
+"""The broker behind real servers (uvicorn and hypercorn + Starlette, aiohttp), read by
+raw sockets.
 
 Fan-out to several connections (a client that stops reading is cut off once it lags
 while the others get everything), replay from Last-Event-ID or ``?last_event_id=``
@@ -16,13 +17,13 @@ from collections.abc import Iterator
 import pytest
 from servers import TESTS, RawClient, Server, free_port, running, serve, wait_for
 
-KINDS = ["uvicorn", "aiohttp"]
+KINDS = ["uvicorn", "hypercorn", "aiohttp"]
 
 
 @pytest.fixture(scope="module", params=KINDS)
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    if request.param == "uvicorn":
-        with serve("uvicorn", "broadcast_apps:app") as started:
+    if request.param != "aiohttp":
+        with serve(request.param, "broadcast_apps:app") as started:
             yield started
     else:
         port = free_port()

@@ -42,14 +42,12 @@ def write_now(stream: EventStream, frame: bytes) -> bool:
         or type(runner) is not AsyncioRunner
     ):
         return False
-    flusher = runner.flusher
-    if flusher is not None and not flusher.done():
-        return False  # it was started to write something: the frame goes after it
     flush = stream.flush(frame)
     try:
         signal = flush.send(None)
     except StopIteration:
         return True
+    # A flusher task not started yet (nothing left for it to write) may be replaced.
     runner.flusher = runner.loop.create_task(_Resumed(flush, signal))
     return True
 

@@ -211,6 +211,24 @@ async def test_a_send_taken_over_by_a_task_resumes_where_it_stopped() -> None:
     assert steps == ["started", "ended"]
 
 
+async def test_a_convert_that_fails_fails_its_stream_not_the_publish() -> None:
+    def convert(item: object) -> object:
+        raise ValueError("no events here")
+
+    async with broker_with() as broker:
+        failing, plain = Client(broker), Client(broker)
+        failing.stream = EventStream(
+            failing.subscription, ping=0, shutdown=Shutdown(), convert=convert
+        )
+        for client in (failing, plain):
+            await client.start()
+        await waiting_at_head(broker, failing, plain)
+        event_id = await broker.publish("t", "x")
+        assert plain.ids() == [event_id]
+        with pytest.raises(ValueError, match="no events here"):
+            await asyncio.wait_for(failing.running, 5)  # type: ignore[arg-type]
+
+
 async def test_a_burst_in_one_turn_reaches_pushed_and_held_streams_once_in_order() -> None:
     async with broker_with() as broker:
         held, free = await started(broker, 2)

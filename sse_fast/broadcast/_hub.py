@@ -157,8 +157,7 @@ class TopicRing:
             options = stream.options
             if options.sep != sep or options.convert is not convert:
                 sep, convert = options.sep, options.convert
-                as_is = convert is None or convert(event) is event
-                frame = event.__sse_frame__(sep) if as_is else None
+                frame = event.__sse_frame__(sep) if _kept_as_is(convert, event) else None
             if subscription._cursor == seq - 1 and frame is not None and write_now(stream, frame):
                 subscription._cursor = seq
                 self.pushers[subscription] = woken
@@ -601,6 +600,17 @@ class Subscription:
         for item in stored:
             self._cursor = item.seq
             yield self._hub.event(self.topic, epoch, item.seq, item.event, item.data)
+
+
+def _kept_as_is(convert: Any, event: Event) -> bool:
+    """Whether a stream's ``convert`` leaves the event as it is. One that fails is the
+    stream's failure, not the publisher's: the stream converts the event itself."""
+    if convert is None:
+        return True
+    try:
+        return convert(event) is event
+    except Exception:
+        return False
 
 
 def _contiguous(stored: list[StoredEvent], after: int) -> bool:

@@ -10,6 +10,9 @@ counts what it is sent), so the figures include the framing and the engine. Cont
 sse-starlette 3.7's ``EventSourceResponse``, the pair an app uses today. Each round
 publishes one event at a time and waits until every subscriber's response has sent it.
 Medians of ``--repeat`` rounds, each in a fresh broker; both contenders in this run.
+sse_fast's responses wait at the topic's head, so each publish writes the event through
+all of them itself (the push path); the "broker alone" row reads each subscription with
+a bare task instead (``async for``), the path of a subscription that no stream consumes.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 
 ``GET /events/{topic}`` streams a topic (``private:*`` topics are denied: 403), and
 under uvicorn ``GET /asgi/{topic}`` does with a raw ``EventSourceApp``;
-``POST /publish/{topic}`` publishes the body and answers the event id.
+``POST /publish/{topic}`` publishes the body and answers the event id;
+``GET /subscribers/{topic}`` answers how many subscriptions of the topic are open.
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ async def publish(request: Request) -> Response:
     return PlainTextResponse(event_id)
 
 
+def subscriber_count(topic: str) -> str:
+    ring = broker._hub.rings.get(topic)
+    return str(0 if ring is None else ring.users)
+
+
+async def subscribers(request: Request) -> Response:
+    return PlainTextResponse(subscriber_count(request.path_params["topic"]))
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with broker:
@@ -67,6 +77,7 @@ app = Starlette(
         Route("/events/{topic:path}", events),
         Route("/asgi/{topic:path}", EventSourceApp(asgi_events, ping=0)),
         Route("/publish/{topic:path}", publish, methods=["POST"]),
+        Route("/subscribers/{topic:path}", subscribers),
     ],
     lifespan=lifespan,
 )
@@ -85,6 +96,10 @@ async def aiohttp_publish(request: web.Request) -> web.Response:
     )
 
 
+async def aiohttp_subscribers(request: web.Request) -> web.Response:
+    return web.Response(text=subscriber_count(request.match_info["topic"]))
+
+
 async def aiohttp_broker(app: web.Application) -> AsyncIterator[None]:
     async with broker:
         yield
@@ -95,6 +110,7 @@ def make_aiohttp_app() -> web.Application:
     aiohttp_app.cleanup_ctx.append(aiohttp_broker)
     aiohttp_app.router.add_get("/events/{topic:.*}", aiohttp_events)
     aiohttp_app.router.add_post("/publish/{topic:.*}", aiohttp_publish)
+    aiohttp_app.router.add_get("/subscribers/{topic:.*}", aiohttp_subscribers)
     return aiohttp_app
 
 

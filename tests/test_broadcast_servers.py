@@ -1,6 +1,8 @@
-"""The broker behind real servers (uvicorn + Starlette, aiohttp), read by raw sockets.
+"""The broker behind real servers (uvicorn and hypercorn + Starlette, aiohttp), read by
+raw sockets.
 
-Fan-out to several connections, replay from Last-Event-ID or ``?last_event_id=``
+Fan-out to several connections (a client that stops reading is cut off once it lags
+while the others get everything), replay from Last-Event-ID or ``?last_event_id=``
 (the header wins), one Reset frame for a bad cursor, 403 with no SSE bytes when the
 hook denies, 400 for a bad topic name.
 """
@@ -9,18 +11,19 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
-from servers import TESTS, RawClient, Server, free_port, running, serve
+from servers import TESTS, RawClient, Server, free_port, running, serve, wait_for
 
-KINDS = ["uvicorn", "aiohttp"]
+KINDS = ["uvicorn", "hypercorn", "aiohttp"]
 
 
 @pytest.fixture(scope="module", params=KINDS)
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    if request.param == "uvicorn":
-        with serve("uvicorn", "broadcast_apps:app") as started:
+    if request.param != "aiohttp":
+        with serve(request.param, "broadcast_apps:app") as started:
             yield started
     else:
         port = free_port()
@@ -53,6 +56,54 @@ def test_one_publish_reaches_every_connection(server: Server) -> None:
             body = client.read_until(b"data: world")
             assert expected in body
             assert b"data: hello" in body
+
+
+def subscribers(server: Server, topic: str) -> int:
+    with RawClient(server.port, f"/subscribers/{topic}", http="1.0") as client:
+        return int(client.read_all())
+
+
+def event_ids(body: bytes) -> list[str]:
+    return [found.decode() for found in re.findall(rb"^id: (\S+)\r?$", body, flags=re.MULTILINE)]
+
+
+def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_everything(
+    server: Server,
+) -> None:
+    # The app keeps 50 events: the frozen client lags once its socket, the server's
+    # buffers and its stream's batch are full and 50 more events were published.
+    payload = b"x" * 16384
+    readers = [RawClient(server.port, "/events/frozen") for _ in range(2)]
+    frozen = RawClient(server.port, "/events/frozen", receive_buffer=4096)
+    try:
+        for client in [*readers, frozen]:
+            client.read_head()
+        wait_for(lambda: subscribers(server, "frozen") == 3, 5)
+        bodies: dict[int, bytes] = {}
+
+        def read_everything(index: int, client: RawClient) -> None:
+            bodies[index] = client.read_until(b"data: last", timeout=30)
+
+        threads = [
+            threading.Thread(target=read_everything, args=(index, client))
+            for index, client in enumerate(readers)
+        ]
+        for thread in threads:
+            thread.start()
+        ids = [publish(server, "frozen", payload) for _ in range(400)]
+        ids.append(publish(server, "frozen", b"last"))
+        for thread in threads:
+            thread.join(40)
+        for index in range(len(readers)):
+            assert event_ids(bodies[index]) == ids
+        # Cut off while it still reads nothing: only the two readers are left.
+        wait_for(lambda: subscribers(server, "frozen") == 2, 10)
+        got = event_ids(frozen.read_all(timeout=10))
+        assert 0 < len(got) < len(ids)
+        assert got == ids[: len(got)]  # in order, nothing skipped, up to where it stalled
+    finally:
+        for client in [*readers, frozen]:
+            client.close()
 
 
 def test_a_reconnect_with_last_event_id_replays_what_it_missed(server: Server) -> None:

@@ -97,6 +97,9 @@ class Pump(StreamState):
                     await self.flush()
         else:
             if isinstance(source, AsyncIterable):
+                attach = getattr(type(source), "__sse_attach__", None)
+                if attach is not None:  # a source that may be written through: see push.py
+                    attach(source, self)
                 # An async iterable need not be its own iterator (a broker Subscription
                 # is not): pull from, and close, what __aiter__ gives.
                 source = source.__aiter__()

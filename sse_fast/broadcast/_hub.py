@@ -1,10 +1,12 @@
 """The per-process hub: one bounded ring per watched topic, one cursor per subscriber.
 
 A backend delivers each live event once per process; the hub appends it to the topic's
-ring (framed lazily, once) and wakes the topic's subscribers, which read the ring at
-their own pace. Memory is bounded by topics x ring size, never by subscribers: a
-subscriber is an integer cursor, and one that falls more than the ring behind has
-lagged (disconnected, or reset to the head).
+ring (framed lazily, once). A subscriber streamed by the engine and waiting at the head
+gets the event written through its stream by the delivering task (the push path, no
+task wake-up); the others are woken and read the ring at their own pace. Memory is
+bounded by topics x ring size, never by subscribers: a subscriber is an integer cursor,
+and one that falls more than the ring behind has lagged (disconnected, or reset to the
+head).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sse_fast._engine.push import write_now
 
 from ._backend import (
     Backend,
@@ -27,12 +31,16 @@ from ._backend import (
 )
 from ._items import Event, Reset
 
+if TYPE_CHECKING:
+    from sse_fast._engine.stream import EventStream
+
 __all__ = ["Hub", "LagPolicy", "Subscription", "TopicRing"]
 
 logger = logging.getLogger("sse_fast.broadcast")
 
 LagPolicy = Literal["disconnect", "reset"]
 _CLOSE_TURNS = 8
+_UNSET: Any = object()
 Replay = Literal["none", "complete", "reset"]
 
 
@@ -56,9 +64,11 @@ class TopicRing:
         "generation",
         "next_seq",
         "pending",
+        "pushers",
         "reset",
         "reset_seq",
         "stale",
+        "taking",
         "topic",
         "users",
         "watched",
@@ -84,6 +94,12 @@ class TopicRing:
         self.closing: asyncio.Task[None] | None = None
         self.filling: asyncio.Task[None] | None = None
         self._changed: asyncio.Event | None = None
+        # Subscribers streamed by the engine and waiting at the head: the hub writes the
+        # next event through their streams itself, or wakes them (set the future).
+        self.pushers: dict[Subscription, asyncio.Future[None]] = {}
+        # Streamed subscribers whose stream is taking an event from the ring (the hub
+        # cuts off one whose client stalls while the ring turns over).
+        self.taking: dict[Subscription, None] = {}
 
     @property
     def head_seq(self) -> int:
@@ -113,9 +129,40 @@ class TopicRing:
             del self.pending[seq]
 
     def notify(self) -> None:
+        """Wake every subscriber waiting for the ring to change."""
+        self.notify_readers()
+        if self.pushers:
+            pushers, self.pushers = self.pushers, {}
+            for woken in pushers.values():
+                if not woken.done():
+                    woken.set_result(None)
+
+    def notify_readers(self) -> None:
+        """Wake the subscribers iterated without a stream."""
         changed, self._changed = self._changed, None
         if changed is not None:
             changed.set()
+
+    def push(self, event: Event) -> None:
+        """Write ``event`` (the next after every pusher's cursor) through the pushers'
+        streams; a stream that cannot take it now has its subscriber woken to read it."""
+        pushers, self.pushers = self.pushers, {}
+        seq = self.next_seq - 1
+        # The frame for each (sep, convert) of the streams, made once: None when a
+        # stream's convert turns the event into something else (it then reads it).
+        sep, convert, frame = "", _UNSET, None
+        for subscription, woken in pushers.items():
+            stream = subscription._stream
+            assert stream is not None
+            options = stream.options
+            if options.sep != sep or options.convert is not convert:
+                sep, convert = options.sep, options.convert
+                frame = event.__sse_frame__(sep) if _kept_as_is(convert, event) else None
+            if subscription._cursor == seq - 1 and frame is not None and write_now(stream, frame):
+                subscription._cursor = seq
+                self.pushers[subscription] = woken
+            elif not woken.done():
+                woken.set_result(None)
 
     async def changed(self) -> None:
         if self._changed is None:
@@ -159,10 +206,15 @@ class Hub:
         if seq < ring.next_seq:
             return  # a duplicate, or our own publish echoed back
         if seq == ring.next_seq and ring.filling is None:
-            ring.append(self.event(topic, epoch, seq, event, data))
+            item = self.event(topic, epoch, seq, event, data)
+            ring.append(item)
+            if ring.pushers:
+                ring.push(item)
             if ring.pending:  # left by a fill that failed: this may close its gap
                 self._take_pending(ring)
-            ring.notify()
+            ring.notify_readers()
+            if ring.taking and self.on_lag == "disconnect":
+                self._cut_off_stalled(ring)
             return
         if len(ring.pending) >= self.max_replay:
             # The gap outgrew what a fill may read: give up on it rather than buffer more.
@@ -174,6 +226,18 @@ class Hub:
         ring.pending[seq] = (event, data)
         if ring.filling is None:
             ring.filling = self.spawn(self._fill(ring))
+
+    def _cut_off_stalled(self, ring: TopicRing) -> None:
+        """End the streams whose client has not taken a write while the ring turned
+        over: they lagged, and waiting for their send would only delay the news."""
+        first_seq = ring.first_seq
+        for subscription in list(ring.taking):
+            stream = subscription._stream
+            if subscription._cursor + 1 < first_seq and stream is not None and stream.writing:
+                del ring.taking[subscription]
+                subscription.lagged = True
+                logger.info("a subscriber of %r lagged behind a stalled send: cut off", ring.topic)
+                stream.stop()
 
     def resync(self) -> None:
         """The live feed was interrupted: read every ring's missed events from history."""
@@ -334,7 +398,9 @@ class Subscription:
     history, so ``replay`` and ``head`` are known before a response starts. Iterating
     yields :class:`Event` and :class:`Reset` items, per topic in order and without
     duplicates; it ends when the broker closes, or when the subscriber lagged more than
-    the ring behind with ``on_lag="disconnect"``.
+    the ring behind with ``on_lag="disconnect"``. Streamed by the engine (a response's
+    source), it is told its stream first (``__sse_attach__``), and events that find the
+    stream idle are written through it by the delivering task rather than yielded.
     """
 
     def __init__(self, hub: Hub, topic: str, last_event_id: str | None) -> None:
@@ -357,6 +423,13 @@ class Subscription:
         self._replayed: deque[StoredEvent] = deque()
         self._replay_epoch = ""
         self._catching_up = False
+        self._stream: EventStream | None = None
+
+    def __sse_attach__(self, stream: EventStream) -> None:
+        """The engine's ``stream`` is about to iterate this subscription: while it waits
+        for the next event, the hub writes that event through the stream itself."""
+        if not self._iterated:
+            self._stream = stream
 
     async def __aenter__(self) -> Subscription:
         await self.open()
@@ -444,6 +517,7 @@ class Subscription:
         return self._items()
 
     async def _items(self) -> AsyncIterator[Event | Reset]:
+        ring: TopicRing | None = None
         try:
             await self.open()
             ring = self._ring
@@ -470,7 +544,12 @@ class Subscription:
                     if wanted >= ring.first_seq:
                         self._catching_up = False
                         self._cursor = wanted
+                        if self._stream is None:
+                            yield ring.get(wanted)
+                            continue
+                        ring.taking[self] = None
                         yield ring.get(wanted)
+                        ring.taking.pop(self, None)
                         continue
                     if self._catching_up and ring.next_seq - wanted <= hub.max_replay:
                         async for item in self._read_missed(ring):
@@ -478,13 +557,25 @@ class Subscription:
                         continue
                     if hub.on_lag == "disconnect":
                         self.lagged = True
+                        if self._stream is not None and self._stream.writing:
+                            self._stream.stop()  # a stalled send: no wait to end the body
                         return
                     assert ring.epoch is not None
                     self._cursor = ring.head_seq
                     yield Reset(format_id(ring.epoch, self._cursor), "lagged", hub.reset_event)
                     continue
-                await ring.changed()
+                if self._stream is None:
+                    await ring.changed()
+                    continue
+                woken = ring.pushers[self] = asyncio.get_running_loop().create_future()
+                try:
+                    await woken
+                finally:
+                    if ring.pushers.get(self) is woken:
+                        del ring.pushers[self]
         finally:
+            if ring is not None:
+                ring.taking.pop(self, None)
             await self.close()
 
     async def _read_missed(self, ring: TopicRing) -> AsyncIterator[Event | Reset]:
@@ -509,6 +600,17 @@ class Subscription:
         for item in stored:
             self._cursor = item.seq
             yield self._hub.event(self.topic, epoch, item.seq, item.event, item.data)
+
+
+def _kept_as_is(convert: Any, event: Event) -> bool:
+    """Whether a stream's ``convert`` leaves the event as it is. One that fails is the
+    stream's failure, not the publisher's: the stream converts the event itself."""
+    if convert is None:
+        return True
+    try:
+        return convert(event) is event
+    except Exception:
+        return False
 
 
 def _contiguous(stored: list[StoredEvent], after: int) -> bool:

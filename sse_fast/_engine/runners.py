@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AnyioRunner", "AsyncioRunner", "Runner", "runner_for"]
 
+UNTICKED_WRITES = 3  # puts written through before one turn of the loop is watched for
+
 # anyio imports its asyncio backend on first use (~50 ms): on the first stream of a fresh
 # worker that held back an event. It is imported with the engine instead.
 with contextlib.suppress(ImportError):
@@ -46,6 +48,7 @@ class AsyncioRunner(Parts):
         "timer_at",
         "turns",
         "turns_at_write",
+        "unticked_writes",
         "writer_event",
     )
 
@@ -62,6 +65,7 @@ class AsyncioRunner(Parts):
         self.turns = 0
         self.turns_at_write = -1
         self.tick_pending = False
+        self.unticked_writes = 0
         self.pump_wakeup: asyncio.Future[None] | None = None
         self.writer_event: asyncio.Future[None] | None = None
 
@@ -120,6 +124,7 @@ class AsyncioRunner(Parts):
 
     def _tick(self) -> None:
         self.tick_pending = False
+        self.unticked_writes = 0
         self.turns += 1
         stream = self.stream
         if stream.batch and not stream.writing and stream.putters_write:
@@ -128,8 +133,14 @@ class AsyncioRunner(Parts):
     def wrote(self) -> None:
         stream = self.stream
         if stream.pump_waiting or not stream.pump_running:  # putters write: an EventQueue's
-            # Later puts this turn are batched, and the next turn's tick writes them.
+            # Once the tick is pending, later puts this turn are batched and the tick writes
+            # them. A loop callback per write would cost a sender of one event per turn
+            # more than the write: the tick comes every UNTICKED_WRITES + 1 writes, so a
+            # flood makes that many writes before its puts are batched.
             if not self.tick_pending:
+                self.unticked_writes += 1
+                if self.unticked_writes <= UNTICKED_WRITES:
+                    return
                 self.tick_pending = True
                 self.loop.call_soon(self._tick)
             self.turns_at_write = self.turns

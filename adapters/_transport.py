@@ -12,7 +12,7 @@ __all__ = ["reset"]
 _LINGER_NONE = struct.pack("ii", 1, 0)
 
 
-def reset(transport: asyncio.BaseTransport) -> None:
+def reset(transport: asyncio.WriteTransport) -> None:
     """Abort a connection whose client stopped reading, with a reset: the kernel drops
     the data the client never took instead of holding it until the send gives up."""
     sock = transport.get_extra_info("socket")

@@ -108,6 +108,23 @@ async def test_many_puts_in_one_turn_of_the_loop_leave_in_a_few_writes() -> None
     assert len(transport.writes) <= 8  # a few written through, then the rest together
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_puts_in_bursts_leave_in_about_two_writes_a_burst() -> None:
+    queue, transport = EventQueue(), Transport()
+
+    async def produce() -> None:
+        for burst in range(5):
+            for n in range(40):
+                await queue.put(f"{burst}.{n}")
+            await anyio.sleep(0)
+        queue.close()
+
+    await stream_queue(queue, transport, produce)
+    expected = [f"{burst}.{n}" for burst in range(5) for n in range(40)]
+    assert transport.body == b"".join(sse_fast.encode(data) for data in expected)
+    assert len(transport.writes) <= 12  # the first put of a burst, then the rest together
+
+
 async def test_items_put_during_a_write_leave_together_in_the_next() -> None:
     queue, transport = EventQueue(), Gated()
 

@@ -30,6 +30,7 @@ from typing import Any, TypeVar, overload
 
 from sse_fast._extras import install_hint
 from sse_fast._framing import ServerSentEvent, encode
+from sse_fast.adapters._transport import reset
 from sse_fast.stream import (
     EventQueue,
     EventStream,
@@ -131,7 +132,7 @@ class _Stream(EventStream):
             # After the send that timed out has raised: a handler that aiohttp cancels for
             # the abort must see SendTimeoutError, not CancelledError.
             if request.transport is not None:
-                asyncio.get_running_loop().call_soon(request.transport.abort)
+                asyncio.get_running_loop().call_soon(reset, request.transport)
         if self.response._queue is not None and self.draining:
             self.response._run_to_end()  # the farewell and the end of the body
 

@@ -21,8 +21,6 @@ import contextlib
 import inspect
 import json
 import logging
-import socket
-import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -30,6 +28,7 @@ from urllib.parse import parse_qsl
 import anyio
 
 from sse_fast._framing import ServerSentEvent
+from sse_fast.adapters._transport import reset
 from sse_fast.stream import (
     EventStream,
     Outcome,
@@ -318,11 +317,7 @@ async def _release_frozen_client(send: ASGISend, exc: SendTimeoutError) -> None:
     buffers, where the server lets us reach the transport (uvicorn); one log line."""
     transport = _transport_of(send)
     if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:  # a reset, so the kernel drops the unsent data too
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
+        reset(transport)
         await anyio.sleep(0)  # the server sees the connection lost before the app returns
     logger.warning(
         "%s; connection %s", exc, "aborted" if transport is not None else "left to the server"

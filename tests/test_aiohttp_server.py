@@ -152,6 +152,26 @@ def test_frozen_client_is_cut_off_by_the_send_timeout(server: Server, path: str)
         assert server.stats()["errors"][len(before["errors"]) :] == ["SendTimeoutError"]
 
 
+def drain(client: RawClient) -> None:
+    """Read until the server ends the connection."""
+    while client.sock.recv(65536):
+        pass
+
+
+@pytest.mark.parametrize("path", ["/frozen", "/frozen-iterable"])
+def test_a_frozen_client_is_reset_rather_than_sent_the_rest(server: Server, path: str) -> None:
+    before = server.stats()
+    client = RawClient(server.port, path, receive_buffer=4096)
+    try:
+        client.read_head()  # and then nothing until the send timeout cut it off
+        wait_for(lambda: server.stats()["finished"] > before["finished"], timeout=5.0)
+        client.sock.settimeout(5)
+        with pytest.raises(ConnectionResetError):  # not what was left unsent, then an end
+            drain(client)
+    finally:
+        client.close()
+
+
 def test_post_streams_when_all_methods_are_allowed(server: Server) -> None:
     body = b'{"prompt": "h\xc3\xa9llo"}'
     headers = {"Content-Type": b"application/json"}

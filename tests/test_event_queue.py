@@ -80,6 +80,51 @@ async def test_put_on_an_idle_stream_writes_before_it_returns() -> None:
     assert len(transport.writes) == 2
 
 
+async def test_one_put_per_turn_of_the_loop_is_written_by_its_own_put() -> None:
+    queue, transport = EventQueue(), Transport()
+
+    async def produce() -> None:
+        for n in range(20):
+            await queue.put(str(n))
+            assert transport.body.endswith(sse_fast.encode(str(n)))  # not held for a tick
+            await anyio.sleep(0)
+        queue.close()
+
+    await stream_queue(queue, transport, produce)
+    assert len(transport.writes) == 20
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio's turns are not counted
+async def test_many_puts_in_one_turn_of_the_loop_leave_in_a_few_writes() -> None:
+    queue, transport = EventQueue(), Transport()
+
+    async def produce() -> None:
+        for n in range(200):  # the transport never suspends: all in one turn
+            await queue.put(str(n))
+        queue.close()
+
+    await stream_queue(queue, transport, produce)
+    assert transport.body == b"".join(sse_fast.encode(str(n)) for n in range(200))
+    assert len(transport.writes) <= 8  # a few written through, then the rest together
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_puts_in_bursts_leave_in_about_two_writes_a_burst() -> None:
+    queue, transport = EventQueue(), Transport()
+
+    async def produce() -> None:
+        for burst in range(5):
+            for n in range(40):
+                await queue.put(f"{burst}.{n}")
+            await anyio.sleep(0)
+        queue.close()
+
+    await stream_queue(queue, transport, produce)
+    expected = [f"{burst}.{n}" for burst in range(5) for n in range(40)]
+    assert transport.body == b"".join(sse_fast.encode(data) for data in expected)
+    assert len(transport.writes) <= 12  # the first put of a burst, then the rest together
+
+
 async def test_items_put_during_a_write_leave_together_in_the_next() -> None:
     queue, transport = EventQueue(), Gated()
 

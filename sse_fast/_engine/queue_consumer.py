@@ -1,10 +1,11 @@
 """An EventQueue feeding a stream: its puts write through, or join the write under way.
 
-A ``put`` runs in the putter's task: when no write is under way (and none was made this
-turn of the loop), it writes what it put at once; otherwise the item joins the batch
-and leaves with the next write. The queue is bounded by the batch's room, so a full
-stream makes ``put`` wait (backpressure) and ``put_nowait`` raise. When the stream runs
-with a pump (:meth:`EventStream.run`), the pump only waits for these writes to end.
+A ``put`` runs in the putter's task: when no write is under way (and the runner does
+not know of a few made this turn of the loop), it writes what it put at once; otherwise
+the item joins the batch and leaves with the next write. The queue is bounded by the
+batch's room, so a full stream makes ``put`` wait (backpressure) and ``put_nowait``
+raise. When the stream runs with a pump (:meth:`EventStream.run`), the pump only waits
+for these writes to end.
 """
 
 from __future__ import annotations

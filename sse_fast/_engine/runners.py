@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AnyioRunner", "AsyncioRunner", "Runner", "runner_for"]
 
+# Writes a put may make without a tick behind them, after a tick that nothing was batched behind.
+UNTICKED_WRITES = 3
+
 # anyio imports its asyncio backend on first use (~50 ms): on the first stream of a fresh
 # worker that held back an event. It is imported with the engine instead.
 with contextlib.suppress(ImportError):
@@ -34,6 +37,7 @@ with contextlib.suppress(ImportError):
 class AsyncioRunner(Parts):
     __slots__ = (
         "flusher",
+        "free_writes",
         "loop",
         "pump_done",
         "pump_task",
@@ -62,6 +66,7 @@ class AsyncioRunner(Parts):
         self.turns = 0
         self.turns_at_write = -1
         self.tick_pending = False
+        self.free_writes = 0
         self.pump_wakeup: asyncio.Future[None] | None = None
         self.writer_event: asyncio.Future[None] | None = None
 
@@ -135,6 +140,8 @@ class AsyncioRunner(Parts):
     def _tick(self) -> None:
         self.tick_pending = False
         self.turns += 1
+        # No put was batched behind this tick (-1): the next few writes need none.
+        self.free_writes = UNTICKED_WRITES if self.free_writes == 0 else 0
         stream = self.stream
         if stream.batch and not stream.writing and stream.putters_write:
             stream.kick()  # the queue's putters went on to other things, with events put
@@ -142,14 +149,23 @@ class AsyncioRunner(Parts):
     def wrote(self) -> None:
         stream = self.stream
         if stream.pump_waiting or not stream.pump_running:  # putters write: an EventQueue's
-            # Later puts this turn are batched, and the next turn's tick writes them.
+            # Once the tick is pending, later puts this turn are batched and the tick writes
+            # them. A loop callback per write would cost a sender of one event per turn
+            # more than the write: after a tick that no put was batched behind, the next
+            # UNTICKED_WRITES writes schedule none (a burst after them is batched later).
             if not self.tick_pending:
+                if self.free_writes > 0:
+                    self.free_writes -= 1
+                    return
                 self.tick_pending = True
                 self.loop.call_soon(self._tick)
             self.turns_at_write = self.turns
 
     def wrote_this_turn(self) -> bool:
-        return self.tick_pending and self.turns == self.turns_at_write
+        if self.tick_pending and self.turns == self.turns_at_write:
+            self.free_writes = -1  # puts come in bursts: a tick after every write
+            return True
+        return False
 
     def flush_later(self, at: float) -> None:
         pass  # the next tick flushes (turn() was called before the source was resumed)

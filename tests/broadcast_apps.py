@@ -7,11 +7,13 @@
 under uvicorn ``GET /asgi/{topic}`` does with a raw ``EventSourceApp``;
 ``POST /publish/{topic}`` publishes the body and answers the event id;
 ``GET /subscribers/{topic}`` answers how many subscriptions of the topic are open.
+``SSE_TEST_MAX_SUBSCRIBERS`` in the environment sets the broker's ``max_subscribers``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,7 +30,9 @@ from sse_fast.broadcast import Broker, Subscription, last_event_id
 from sse_fast.broadcast import aiohttp as broadcast_aiohttp
 from sse_fast.broadcast import starlette as broadcast_starlette
 
-broker = Broker(history=50)
+broker = Broker(
+    history=50, max_subscribers=int(os.environ.get("SSE_TEST_MAX_SUBSCRIBERS", 0)) or None
+)
 
 
 def may_read(request: Any, topic: str) -> bool:

@@ -18,7 +18,14 @@ import anyio
 import pytest
 from broker_backends import BackendFactory
 
-from sse_fast.broadcast import Broker, Event, MemoryBackend, Reset, Subscription
+from sse_fast.broadcast import (
+    Broker,
+    Event,
+    MemoryBackend,
+    Reset,
+    Subscription,
+    TooManySubscribers,
+)
 from sse_fast.broadcast._backend import parse_id
 from sse_fast.stream import EventStream, Outcome, Shutdown
 
@@ -471,6 +478,9 @@ async def test_a_broker_that_is_not_started_refuses_to_publish() -> None:
         ({"on_lag": "drop"}, "on_lag must be 'disconnect' or 'reset'"),
         ({"reset_event": "a\nb"}, "reset_event must be"),
         ({"max_event_bytes": 0}, "max_event_bytes must be"),
+        ({"max_subscribers": 0}, "max_subscribers must be an int >= 1, got 0"),
+        ({"max_subscribers": True}, "max_subscribers must be an int >= 1, got True"),
+        ({"max_subscribers": 2.0}, "max_subscribers must be an int >= 1, got 2.0"),
     ],
 )
 def test_bad_broker_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -481,6 +491,44 @@ def test_bad_broker_options_are_refused(options: dict[str, Any], message: str) -
 def test_memory_options_with_another_backend_are_refused(backend_factory: BackendFactory) -> None:
     with pytest.raises(TypeError, match="history_ttl and max_topics"):
         Broker(backend_factory(), history_ttl=10)
+
+
+async def test_max_subscribers_refuses_one_more_until_one_leaves(
+    backend_factory: BackendFactory,
+) -> None:
+    async with started(backend_factory, max_subscribers=2) as broker:
+        first = await broker.subscribe("a").__aenter__()
+        second = await broker.subscribe("b").__aenter__()  # the cap is per process
+        assert broker.subscribers == 2
+        refused = broker.subscribe("a")
+        with pytest.raises(TooManySubscribers, match="max_subscribers=2"):
+            await refused.open()
+        with pytest.raises(TooManySubscribers):
+            await anext(aiter(broker.subscribe("a")))  # iterating opens it too
+        assert broker.subscribers == 2
+        await first.close()
+        await first.close()  # closing twice frees one place, once
+        assert broker.subscribers == 1
+        async with broker.subscribe("a", last_event_id="00000000.1") as third:
+            assert third.replay == "reset"
+            assert broker.subscribers == 2
+        await second.close()
+        assert broker.subscribers == 0
+
+
+async def test_concurrent_opens_never_pass_max_subscribers(
+    backend_factory: BackendFactory,
+) -> None:
+    async with started(backend_factory, max_subscribers=3) as broker:
+        subscriptions = [broker.subscribe("t") for _ in range(10)]
+        results = await asyncio.gather(
+            *(subscription.open() for subscription in subscriptions), return_exceptions=True
+        )
+        refused = [result for result in results if isinstance(result, TooManySubscribers)]
+        assert (len(refused), broker.subscribers) == (7, 3)
+        for subscription in subscriptions:
+            await subscription.close()
+        assert broker.subscribers == 0
 
 
 async def test_a_broker_that_is_not_started_refuses_to_subscribe() -> None:

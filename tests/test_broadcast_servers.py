@@ -162,6 +162,33 @@ def test_an_invalid_topic_name_is_400(server: Server) -> None:
         assert b"topic must be" in body
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_subscriber_past_max_subscribers_is_503_until_one_leaves(kind: str) -> None:
+    env = {"SSE_TEST_MAX_SUBSCRIBERS": "1"}
+    if kind != "aiohttp":
+        server_cm = serve(kind, "broadcast_apps:app", env=env)
+    else:
+        port = free_port()
+        command = [sys.executable, "broadcast_apps.py", "--port", str(port)]
+        server_cm = running(command, port, cwd=TESTS, env=env)
+    with server_cm as server:
+        with RawClient(server.port, "/events/capped") as first:
+            first.read_head()
+            assert first.status == 200
+            with RawClient(server.port, "/events/other", http="1.0") as refused:
+                body = refused.read_all()
+            assert refused.status == 503
+            assert not refused.headers.get("content-type", "").startswith("text/event-stream")
+            assert b"max_subscribers=1" in body
+            assert b"data:" not in body
+        wait_for(lambda: subscribers(server, "capped") == 0, timeout=5)
+        with RawClient(server.port, "/events/capped") as again:
+            again.read_head()
+            assert again.status == 200
+            event_id = publish(server, "capped", b"after")
+            assert f"id: {event_id}".encode() in again.read_until(b"data: after")
+
+
 def test_a_subscription_streams_from_a_raw_asgi_handler() -> None:
     with serve("uvicorn", "broadcast_apps:app") as server:
         first = publish(server, "raw", b"one")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._backend import Backend, BrokerUnavailable, Position, StoredEvent
+from ._backend import Backend, BrokerUnavailable, Position, StoredEvent, TooManySubscribers
 from ._broker import Broker
 from ._hub import Subscription
 from ._items import Event, Reset
@@ -32,6 +32,7 @@ __all__ = [
     "Reset",
     "StoredEvent",
     "Subscription",
+    "TooManySubscribers",
     "is_authorized",
     "last_event_id",
 ]

@@ -45,6 +45,15 @@ class BrokerUnavailable(ConnectionError):
     """The backend cannot be reached (Redis is down): the event was not published."""
 
 
+class TooManySubscribers(Exception):
+    """This process already has ``max_subscribers`` open subscriptions: one more was refused.
+
+    The web helpers answer it with 503 before any SSE byte; the client retries later (a
+    browser's ``EventSource`` gives up on a 503, so pages that want a retry handle
+    ``error`` themselves).
+    """
+
+
 class Gap(Exception):
     """The history asked for is no longer complete; ``reason`` says why."""
 

@@ -28,7 +28,9 @@ class Broker:
     ``history`` events behind: ``"disconnect"`` ends its iteration (the client
     reconnects and replays), ``"reset"`` gives it one ``Reset("lagged")`` and moves it
     to the head. Resets are sent as events named ``reset_event``. ``publish`` refuses
-    data longer than ``max_event_bytes`` (UTF-8).
+    data longer than ``max_event_bytes`` (UTF-8). ``max_subscribers`` caps the open
+    subscriptions of this process (``None``: no cap); one more raises
+    :class:`TooManySubscribers` when it opens, which the web helpers answer with 503.
 
     Run it in the app's lifespan: ``async with broker: ...``.
     """
@@ -44,8 +46,11 @@ class Broker:
         on_lag: LagPolicy = "disconnect",
         reset_event: str = DEFAULT_RESET_EVENT,
         max_event_bytes: int = 64 * 1024,
+        max_subscribers: int | None = None,
     ) -> None:
         _check_int("history", history, 1)
+        if max_subscribers is not None:
+            _check_int("max_subscribers", max_subscribers, 1)
         _check_int("max_replay", max_replay, 0)
         _check_int("max_event_bytes", max_event_bytes, 1)
         if on_lag not in get_args(LagPolicy):
@@ -70,8 +75,14 @@ class Broker:
             max_replay=max_replay,
             on_lag=on_lag,
             reset_event=reset_event,
+            max_subscribers=max_subscribers,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def subscribers(self) -> int:
+        """The subscriptions of this process that are open (or opening) now."""
+        return self._hub.subscribers
 
     @property
     def started(self) -> bool:

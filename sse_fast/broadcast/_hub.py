@@ -25,6 +25,7 @@ from ._backend import (
     Gap,
     ResetReason,
     StoredEvent,
+    TooManySubscribers,
     check_topic,
     format_id,
     parse_id,
@@ -181,8 +182,11 @@ class Hub:
         max_replay: int,
         on_lag: LagPolicy,
         reset_event: str,
+        max_subscribers: int | None = None,
     ) -> None:
         self.backend = backend
+        self.max_subscribers = max_subscribers
+        self.subscribers = 0  # open subscriptions, or opening
         self.ring_size = ring_size
         self.max_replay = max_replay
         self.on_lag = on_lag
@@ -449,7 +453,16 @@ class Subscription:
             raise RuntimeError(
                 "the Broker is not started: use `async with broker:` (in the lifespan)"
             )
-        ring = await hub.acquire(self.topic)
+        if hub.max_subscribers is not None and hub.subscribers >= hub.max_subscribers:
+            raise TooManySubscribers(
+                f"this process already has max_subscribers={hub.max_subscribers} open subscriptions"
+            )
+        hub.subscribers += 1  # counted before the first await, so racing opens see it
+        try:
+            ring = await hub.acquire(self.topic)
+        except BaseException:
+            hub.subscribers -= 1
+            raise
         try:
             head = await hub.backend.head(self.topic)
             if ring.epoch is None:
@@ -463,6 +476,7 @@ class Subscription:
             if self.last_event_id is not None:
                 await self._start_after(ring, self.last_event_id, start)
         except BaseException:
+            hub.subscribers -= 1
             hub.release(ring)
             raise
         self._ring = ring
@@ -506,6 +520,7 @@ class Subscription:
         ring, self._ring = self._ring, None
         self._state = "closed"
         if ring is not None:
+            self._hub.subscribers -= 1
             closing = self._hub.release(ring)
             if closing is not None:
                 await asyncio.shield(closing)

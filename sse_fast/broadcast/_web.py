@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from sse_fast.adapters.asgi import last_event_id_of
 
-from ._backend import BrokerUnavailable, check_topic
+from ._backend import BrokerUnavailable, TooManySubscribers, check_topic
 from ._broker import Broker
 from ._hub import Subscription
 
@@ -77,4 +77,6 @@ async def open_subscription(
         await subscription.open()
     except BrokerUnavailable as error:
         return Refusal(503, f"broker unavailable: {error}")
+    except TooManySubscribers as error:
+        return Refusal(503, str(error))
     return subscription

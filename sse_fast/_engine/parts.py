@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .stream import EventStream
 
-__all__ = ["Parts", "Pump", "WaitDisconnect"]
+__all__ = ["Parts", "Pump", "WaitDisconnect", "taken_back"]
 
 Pump = Callable[[], Awaitable[None]]
 WaitDisconnect = Callable[[], Awaitable[object]]
+
+
+def taken_back(task: asyncio.Task[Any] | None, ours: bool) -> bool:
+    """Whether ``task``'s cancellation was the stream's ``stop()`` alone (``ours``: stop()
+    said so by clearing its mark), and is now taken back (``uncancel()``, Python >= 3.11)
+    so the task goes on. False: someone else cancelled it too, and it must propagate."""
+    if not ours:
+        return False
+    uncancel = getattr(task, "uncancel", None)
+    return uncancel is None or uncancel() == 0
 
 
 class Parts:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .batch import MAX_AGE, MAX_BYTES, MAX_EVENTS
+from .parts import taken_back
 from .state import StreamState
 
 if TYPE_CHECKING:
@@ -112,11 +113,8 @@ class QueueConsumer(StreamState):
                 try:
                     await self.flush(frame)
                 except asyncio.CancelledError:
-                    if self._putter is task or not self.stopping:
-                        raise  # not ours: the caller was cancelled
-                    uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
-                    if uncancel is not None and uncancel() > 0:
-                        raise  # cancelled by someone else as well
+                    if not taken_back(task, self._putter is not task and self.stopping):
+                        raise  # the caller was cancelled
                     raise self._end_error() from None
                 finally:
                     self._putter = None

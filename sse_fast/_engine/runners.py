@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .anyio_runner import AnyioRunner
-from .parts import Parts, Pump, WaitDisconnect
+from .parts import Parts, Pump, WaitDisconnect, taken_back
 
 if TYPE_CHECKING:
     from .stream import EventStream
@@ -94,11 +94,8 @@ class AsyncioRunner(Parts):
         try:
             await pump()
         except asyncio.CancelledError:
-            if self.pump_task is not None or not stream.stopping:
-                raise  # not ours: the caller was cancelled
-            uncancel = getattr(task, "uncancel", None)  # Python >= 3.11
-            if uncancel is not None and uncancel() > 0:
-                raise  # cancelled by someone else as well
+            if not taken_back(task, self.pump_task is None and stream.stopping):
+                raise  # the caller was cancelled
         except Exception as exc:  # a bad item, a failed write: run() raises it
             stream.fail(exc)
         finally:
@@ -153,13 +150,10 @@ class AsyncioRunner(Parts):
             # them. A loop callback per write would cost a sender of one event per turn
             # more than the write: after a tick that no put was batched behind, the next
             # UNTICKED_WRITES writes schedule none (a burst after them is batched later).
-            if not self.tick_pending:
-                if self.free_writes > 0:
-                    self.free_writes -= 1
-                    return
-                self.tick_pending = True
-                self.loop.call_soon(self._tick)
-            self.turns_at_write = self.turns
+            if self.free_writes > 0 and not self.tick_pending:
+                self.free_writes -= 1
+                return
+            self.turns_at_write = self.turn()
 
     def wrote_this_turn(self) -> bool:
         if self.tick_pending and self.turns == self.turns_at_write:

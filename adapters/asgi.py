@@ -48,7 +48,6 @@ ASGISend = Callable[[Message], Awaitable[None]]
 
 MEDIA_TYPE = b"text/event-stream; charset=utf-8"
 _MAX_BODY = 1024 * 1024
-logger = logging.getLogger("sse_fast")
 
 
 def sse_headers(
@@ -276,7 +275,7 @@ async def stream_response(
     try:
         outcome = await stream.run(body.send, body.wait_disconnect, end=body.end)
     except SendTimeoutError as exc:
-        await _release_frozen_client(send, exc)
+        await _release_frozen_client(send, exc, stream.options.logger)
         return Outcome.DISCONNECTED
     except anyio.get_cancelled_exc_class():
         if stream.can_end_body:
@@ -312,7 +311,9 @@ class _Body:
                 return message
 
 
-async def _release_frozen_client(send: ASGISend, exc: SendTimeoutError) -> None:
+async def _release_frozen_client(
+    send: ASGISend, exc: SendTimeoutError, logger: logging.Logger
+) -> None:
     """A client stopped reading: abort its connection, so that the server frees its
     buffers, where the server lets us reach the transport (uvicorn); one log line."""
     transport = _transport_of(send)

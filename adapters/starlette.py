@@ -12,7 +12,9 @@ The public names, parameters and default wire bytes are those of sse-starlette 3
 (``\\r\\n`` separators, field order, headers), so an app switches by changing its
 import. Where sse-starlette mangles input (newlines stripped from ``id`` and ``event``,
 ``retry: True``, an ``id`` with NUL), this module raises instead; the README lists
-every difference.
+every difference. Its streams log under sse-starlette's logger name,
+``sse_starlette.sse`` (:data:`logger`), so that an app's logging configuration for it
+(levels, filters, alerts on a cleanup cut off) keeps working after the switch.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import weakref
 from collections.abc import (
     AsyncIterable,
@@ -64,6 +67,8 @@ __all__ = [
 DEFAULT_PING_INTERVAL = 15
 DEFAULT_SEPARATOR = "\r\n"
 DEFAULT_CLEANUP_TIMEOUT = 30.0
+# sse-starlette's name: the switch keeps an app's logging configuration working.
+logger = logging.getLogger("sse_starlette.sse")
 
 
 def last_event_id(request: HTTPConnection) -> str:
@@ -286,6 +291,7 @@ def _options(
         convert=_item,
         cleanup_timeout=cleanup_timeout,
         farewell=farewell,
+        logger=logger,
     )
 
 

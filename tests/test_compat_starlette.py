@@ -191,6 +191,8 @@ async def test_cleanup_timeout_bounds_the_sources_cleanup(
     assert anyio.current_time() - start < 0.9  # not the 30 s cleanup, nor the engine's default 1 s
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("cleanup_timeout" in r.getMessage() for r in warnings)
+    # sse-starlette's logger name: an app's logging configuration for it still applies.
+    assert {r.name for r in warnings} == {"sse_starlette.sse"}
     assert EventSourceResponse([]).cleanup_timeout == EventSourceResponse.DEFAULT_CLEANUP_TIMEOUT
 
 

@@ -363,6 +363,85 @@ async def test_cleanup_timeout_bounds_the_closing_of_a_source(
     assert warned is bool(cleanup_timeout)
 
 
+async def test_a_cleanup_that_swallows_its_cutoff_is_still_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The client stops reading, then leaves, while the source waits at a ``yield``; its
+    ``finally`` catches the cancellation at the cleanup deadline and returns: the cleanup
+    was still cut short, and the log says so."""
+    closed: list[str] = []
+
+    async def swallowing() -> AsyncIterator[str]:
+        try:
+            for n in range(100_000):
+                yield str(n)
+        finally:
+            try:
+                await anyio.sleep(5)
+            except anyio.get_cancelled_exc_class():
+                closed.append("swallowed")
+
+    transport = Transport(stall=True)
+
+    async def leave_soon() -> None:
+        await anyio.sleep(0.05)
+        transport.left.set()
+
+    with anyio.fail_after(3):
+        async with anyio.create_task_group() as group:
+            group.start_soon(leave_soon)
+            outcome, _ = await run(swallowing(), transport, cleanup_timeout=0.05)
+    assert outcome is Outcome.DISCONNECTED
+    assert closed == ["swallowed"]
+    warnings = [r for r in caplog.records if "cleanup_timeout" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+
+
+async def test_an_error_the_stream_cannot_raise_when_cancelled_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Cancelled from outside (the client stopped reading, the source waits at a
+    ``yield``) while the source's ``finally`` fails: the cancellation goes on, and the
+    cleanup's error is logged instead of lost."""
+    failure = RuntimeError("the cleanup failed")
+
+    async def failing_cleanup() -> AsyncIterator[str]:
+        try:
+            for n in range(100_000):
+                yield str(n)
+        finally:
+            raise failure
+
+    with anyio.fail_after(3), anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, failing_cleanup(), Transport(stall=True))
+            await anyio.sleep(0.05)
+            scope.cancel()
+    assert scope.cancelled_caught
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.name for r in errors] == ["sse_fast"]
+    assert errors[0].exc_info is not None
+    assert errors[0].exc_info[1] is failure
+
+
+async def test_a_stream_logs_to_the_logger_of_its_options(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def failing() -> AsyncIterator[Any]:
+        try:
+            yield "a"
+            yield object()  # a TypeError, raised by run()
+        finally:
+            raise RuntimeError("and the cleanup failed too")
+
+    mine = logging.getLogger("my_app.events")
+    with pytest.raises(TypeError):
+        await run(failing(), options=StreamOptions(ping=0, logger=mine))
+    assert [(r.name, r.levelno) for r in caplog.records] == [("my_app.events", logging.ERROR)]
+    with pytest.raises(TypeError, match=r"^logger must be a logging.Logger, not str$"):
+        StreamOptions(logger="my_app.events")  # type: ignore[arg-type]
+
+
 class StalledEnd(Transport):
     """A server that takes the body's other writes but never completes its end (a client
     that stopped reading just then); ``end_started`` is set when the end is under way."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from .._framing import ServerSentEvent
 __all__ = ["StreamOptions"]
 
 _SEPARATORS = ("\n", "\r\n", "\r")
+_LOGGER = logging.getLogger("sse_fast")
 
 
 def _seconds(name: str, value: object, *, zero_allowed: bool) -> float:
@@ -59,13 +61,16 @@ class StreamOptions:
     ``convert(item)``, if given, is applied to each item of the source that is not a
     ``str`` or an event (an adapter's own item types; its result is not converted
     again). When the stream ends, the source's closing (its ``finally``) gets
-    ``cleanup_timeout`` seconds (``None``: no bound) before it is cancelled.
+    ``cleanup_timeout`` seconds (``None``: no bound) before it is cancelled. What a
+    stream logs (a source's cleanup cut off or failing, a client cut off for not reading)
+    goes to ``logger`` (default: the ``sse_fast`` logger).
     """
 
     __slots__ = (
         "cleanup_timeout",
         "convert",
         "farewell",
+        "logger",
         "ping",
         "ping_frame",
         "ping_idle_only",
@@ -90,6 +95,7 @@ class StreamOptions:
         thread_limiter: Any = None,
         convert: Callable[[Any], Any] | None = None,
         cleanup_timeout: float | None = 1.0,
+        logger: logging.Logger | None = None,
     ) -> None:
         if sep not in _SEPARATORS:
             raise ValueError(f"sep must be one of '\\n', '\\r\\n', '\\r', got {sep!r}")
@@ -124,6 +130,9 @@ class StreamOptions:
             if cleanup_timeout is None
             else _seconds("cleanup_timeout", cleanup_timeout, zero_allowed=True)
         )
+        if logger is not None and not isinstance(logger, logging.Logger):
+            raise TypeError(f"logger must be a logging.Logger, not {type(logger).__name__}")
+        self.logger = logger if logger is not None else _LOGGER
 
     def make_ping(self) -> bytes:
         """The bytes of one ping."""

@@ -8,7 +8,6 @@ are buffered and leave together. An EventQueue source is served by
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,6 @@ from .state import StreamState
 from .threads import ThreadedSource
 
 __all__ = ["SLOW_STEP", "Pump", "check_source"]
-
-logger = logging.getLogger("sse_fast")
 
 # A step of the source that took this long is not part of a burst: write at once.
 SLOW_STEP = 0.00002
@@ -196,8 +193,8 @@ class Pump(StreamState):
         try:
             with anyio.CancelScope(shield=True), anyio.move_on_after(timeout) as bounded:
                 await aclose()
-            if bounded.cancelled_caught:
-                logger.warning(
+            if bounded.cancel_called:  # cut off, even if the source swallowed it
+                self.options.logger.warning(
                     "the event source did not finish closing within cleanup_timeout (%s s): "
                     "it was cancelled",
                     timeout,
@@ -206,4 +203,4 @@ class Pump(StreamState):
             if self.error is None:
                 self.error = exc
             else:  # the source's own error is the one raised; its cleanup's is logged
-                logger.error("the event source failed while closing", exc_info=exc)
+                self.options.logger.error("the event source failed while closing", exc_info=exc)

@@ -156,6 +156,10 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
                 with anyio.move_on_after(_CLEANUP_TIMEOUT):  # the source made it; then bye
                     await self._finish(shutting_down=True)
         except anyio.get_cancelled_exc_class():
+            if self.error is not None:  # it cannot be raised now: not lost either
+                self.options.logger.error(
+                    "the stream was cancelled after an error", exc_info=self.error
+                )
             # The server cancelled us (its graceful-shutdown timeout ran out): the client
             # still gets the farewell, on an event boundary, before we go.
             if self.options.farewell and self.outcome is None and not self._farewell_started:

@@ -112,7 +112,14 @@ SSE_STARLETTE: dict[str, str] = {
 
 # ---------------------------------------------------------------- aiohttp-sse 3.0
 
-AIOHTTP_SSE: dict[str, str] = {
+
+def _with_debug(test: str, flag: str) -> str:
+    """The node id of ``test`` run with asyncio's debug mode ``flag`` (the conftest's)."""
+    name, _, params = test.partition("[")
+    return f"{name}[debug:{flag}-{params}" if params else f"{name}[debug:{flag}]"
+
+
+_AIOHTTP_SSE: dict[str, str] = {
     "tests/test_sse.py::TestPingInterval::test_not_positive[zero]": (
         "documented difference: `ping_interval=0` turns pings off instead of raising"
     ),
@@ -126,6 +133,12 @@ AIOHTTP_SSE: dict[str, str] = {
     "tests/test_sse.py::test_abort_when_transport_already_gone": (
         "peer internal: `_abort_transport()`; sse_fast's abort is internal to its send timeout"
     ),
+}
+# The conftest runs every test with asyncio's debug mode on and off, as the peer's does.
+AIOHTTP_SSE: dict[str, str] = {
+    _with_debug(test, flag): reason
+    for test, reason in _AIOHTTP_SSE.items()
+    for flag in ("true", "false")
 }
 
 # Tests whose outcome depends on timing on a loaded machine: listed, but not strict.

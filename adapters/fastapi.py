@@ -227,6 +227,15 @@ def _framed_sync(items: Iterable[Any], frame: Frame) -> Iterator[bytes]:
             close()
 
 
+def _framed(content: Any, frame: Frame | None) -> Any:
+    """``content`` with ``frame`` applied to each item, by a generator around it."""
+    if frame is None:
+        return content
+    if isinstance(content, AsyncIterable):
+        return _framed_async(content, frame)
+    return _framed_sync(content, frame)
+
+
 def _frame_direct(item: Any) -> bytes:
     """Content given to the response directly: text and bytes go out as they are (as
     from FastAPI's ``StreamingResponse``), anything else is framed like a yielded item."""
@@ -354,22 +363,25 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         content = self.body_iterator
+        frame: Frame | None = self._frame
         if isinstance(content, sse_fast.EventQueue):
             # The engine serves the queue itself: a put writes through, and puts fail
             # once the stream has ended instead of filling a queue nobody reads.
-            frames: Any = content
-        elif isinstance(content, AsyncIterable):
-            frames = _framed_async(content, self._frame)
-        else:
-            frames = _framed_sync(content, self._frame)
+            frame = None
         if scope["type"] != "http" or str(scope.get("method", "GET")).upper() == "HEAD":
-            await self._as_starlette_response(frames)(scope, receive, send)
+            await self._as_starlette_response(_framed(content, frame))(scope, receive, send)
             return
-        # The engine straight under this response: an idle stream holds one response.
+        if hasattr(type(content), "__sse_attach__"):
+            # A broker subscription's pushed events skip the stream's framing: they are
+            # framed here, before the stream sees them.
+            content, frame = _framed(content, frame), None
+        # The engine straight under this response, framing the items itself: an idle
+        # stream holds one response and no generator of ours.
         stream = EventStream(
-            frames,
+            content,
             options=self.stream_options,
             shutdown=starlette_adapter.AppStatus._shutdown_for_stream(),
+            frame=frame,
         )
         await stream_response(
             scope,

@@ -28,7 +28,15 @@ import contextlib
 import inspect
 import json
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+)
 from dataclasses import replace
 from typing import Annotated, Any, ClassVar
 
@@ -236,6 +244,11 @@ def _framed(content: Any, frame: Frame | None) -> Any:
     return _framed_sync(content, frame)
 
 
+async def _then(streaming: Awaitable[object], background: BackgroundTask) -> None:
+    await streaming
+    await background()
+
+
 def _frame_direct(item: Any) -> bytes:
     """Content given to the response directly: text and bytes go out as they are (as
     from FastAPI's ``StreamingResponse``), anything else is framed like a yielded item."""
@@ -361,7 +374,9 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         response._frame = frame
         return response
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        # Not a coroutine function: the server awaits the stream's own coroutine, so an
+        # idle stream holds no frame of this response's.
         content = self.body_iterator
         frame: Frame | None = self._frame
         if isinstance(content, sse_fast.EventQueue):
@@ -369,8 +384,7 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             # once the stream has ended instead of filling a queue nobody reads.
             frame = None
         if scope["type"] != "http" or str(scope.get("method", "GET")).upper() == "HEAD":
-            await self._as_starlette_response(_framed(content, frame))(scope, receive, send)
-            return
+            return self._as_starlette_response(_framed(content, frame))(scope, receive, send)
         if hasattr(type(content), "__sse_attach__"):
             # A broker subscription's pushed events skip the stream's framing: they are
             # framed here, before the stream sees them.
@@ -383,7 +397,7 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             shutdown=starlette_adapter.AppStatus._shutdown_for_stream(),
             frame=frame,
         )
-        await stream_response(
+        streaming = stream_response(
             scope,
             receive,
             send,
@@ -391,8 +405,9 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             [(k, v) for k, v in self.raw_headers if k != b"connection"],
             status=self.status_code,
         )
-        if self.background is not None:
-            await self.background()
+        if self.background is None:
+            return streaming  # type: ignore[return-value]  # its Outcome is not awaited for
+        return _then(streaming, self.background)
 
     def _as_starlette_response(self, frames: Any) -> Response:
         """HEAD and websocket denials, as the Starlette adapter answers them."""

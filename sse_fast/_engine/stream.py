@@ -115,9 +115,10 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         self._shutdown_event = shutdown_event
         self._on_disconnect = on_disconnect
         self.background = background
-        self.batch = (
-            Batch(options.sep, options.convert) if frame is None else FramingBatch(options.sep, frame)
-        )
+        if frame is None:
+            self.batch = Batch(options.sep, options.convert)
+        else:
+            self.batch = FramingBatch(options.sep, frame)
         self.clock = Clock(
             options.ping, options.send_timeout, ping_idle_only=options.ping_idle_only
         )

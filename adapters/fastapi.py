@@ -406,7 +406,7 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             status=self.status_code,
         )
         if self.background is None:
-            return streaming  # type: ignore[return-value]  # its Outcome is not awaited for
+            return streaming  # type: ignore[return-value]  # the server ignores its Outcome
         return _then(streaming, self.background)
 
     def _as_starlette_response(self, frames: Any) -> Response:

@@ -28,7 +28,15 @@ import contextlib
 import inspect
 import json
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+)
 from dataclasses import replace
 from typing import Annotated, Any, ClassVar
 
@@ -227,6 +235,20 @@ def _framed_sync(items: Iterable[Any], frame: Frame) -> Iterator[bytes]:
             close()
 
 
+def _framed(content: Any, frame: Frame | None) -> Any:
+    """``content`` with ``frame`` applied to each item, by a generator around it."""
+    if frame is None:
+        return content
+    if isinstance(content, AsyncIterable):
+        return _framed_async(content, frame)
+    return _framed_sync(content, frame)
+
+
+async def _then(streaming: Awaitable[object], background: BackgroundTask) -> None:
+    await streaming
+    await background()
+
+
 def _frame_direct(item: Any) -> bytes:
     """Content given to the response directly: text and bytes go out as they are (as
     from FastAPI's ``StreamingResponse``), anything else is framed like a yielded item."""
@@ -352,26 +374,30 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
         response._frame = frame
         return response
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        # Not a coroutine function: the server awaits the stream's own coroutine, so an
+        # idle stream holds no frame of this response's.
         content = self.body_iterator
+        frame: Frame | None = self._frame
         if isinstance(content, sse_fast.EventQueue):
             # The engine serves the queue itself: a put writes through, and puts fail
             # once the stream has ended instead of filling a queue nobody reads.
-            frames: Any = content
-        elif isinstance(content, AsyncIterable):
-            frames = _framed_async(content, self._frame)
-        else:
-            frames = _framed_sync(content, self._frame)
+            frame = None
         if scope["type"] != "http" or str(scope.get("method", "GET")).upper() == "HEAD":
-            await self._as_starlette_response(frames)(scope, receive, send)
-            return
-        # The engine straight under this response: an idle stream holds one response.
+            return self._as_starlette_response(_framed(content, frame))(scope, receive, send)
+        if hasattr(type(content), "__sse_attach__"):
+            # A broker subscription's pushed events skip the stream's framing: they are
+            # framed here, before the stream sees them.
+            content, frame = _framed(content, frame), None
+        # The engine straight under this response, framing the items itself: an idle
+        # stream holds one response and no generator of ours.
         stream = EventStream(
-            frames,
+            content,
             options=self.stream_options,
             shutdown=starlette_adapter.AppStatus._shutdown_for_stream(),
+            frame=frame,
         )
-        await stream_response(
+        streaming = stream_response(
             scope,
             receive,
             send,
@@ -379,8 +405,9 @@ class EventSourceResponse(fastapi_sse.EventSourceResponse):
             [(k, v) for k, v in self.raw_headers if k != b"connection"],
             status=self.status_code,
         )
-        if self.background is not None:
-            await self.background()
+        if self.background is None:
+            return streaming  # type: ignore[return-value]  # the server ignores its Outcome
+        return _then(streaming, self.background)
 
     def _as_starlette_response(self, frames: Any) -> Response:
         """HEAD and websocket denials, as the Starlette adapter answers them."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._framing import ServerSentEvent, encode_many
 
-__all__ = ["MAX_AGE", "MAX_BYTES", "MAX_EVENTS", "Batch"]
+__all__ = ["MAX_AGE", "MAX_BYTES", "MAX_EVENTS", "Batch", "FramingBatch"]
 
 # What is ready together leaves in one write, up to this many events or bytes of data,
 # so that one write never holds much more than a socket buffer of one client's data.
@@ -41,11 +41,12 @@ class Batch:
     ``convert(item)``, if given, turns every other item into one of those first.
     """
 
-    __slots__ = ("convert", "count", "frames", "items", "sep", "size", "started")
+    __slots__ = ("convert", "count", "frame", "frames", "items", "sep", "size", "started")
 
     def __init__(self, sep: str, convert: Callable[[Any], Any] | None = None) -> None:
         self.sep = sep
         self.convert = convert
+        self.frame: Callable[[Any], bytes] | None = None  # see FramingBatch
         self.items: list[Any] = []
         self.count = 0
         self.size = 0  # about: the data of the events, not their framing
@@ -135,3 +136,19 @@ class Batch:
         if run:
             pieces.append(encode_many(run, self.sep))
         return b"".join(pieces)
+
+
+class FramingBatch(Batch):
+    """A batch whose stream has its own framing: ``frame(item) -> bytes`` turns every
+    item, ``str`` included, into the bytes sent for it (an adapter that frames its
+    items as its framework does, without a generator around the source to do it)."""
+
+    __slots__ = ()
+
+    def __init__(self, sep: str, frame: Callable[[Any], bytes]) -> None:
+        super().__init__(sep)
+        self.frame = frame
+
+    def add(self, item: Any) -> None:
+        """Frame one source item now and add the bytes."""
+        self.add_frame(self.frame(item))  # type: ignore[misc]

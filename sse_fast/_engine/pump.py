@@ -152,7 +152,13 @@ class Pump(StreamState):
                 continue
             write_now = first or suspended or now - started >= SLOW_STEP
             first = False
-            if write_now and not batch.count and not self.ping_due and type(item) is str:
+            if (
+                write_now
+                and not batch.count
+                and not self.ping_due
+                and type(item) is str
+                and batch.frame is None  # a stream with its own framing frames str too
+            ):
                 # One event after a pause: framed and written at once, no batch.
                 await self._write_one(encode_many([item], sep))
                 started = perf_counter()

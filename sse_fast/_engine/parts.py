@@ -9,10 +9,27 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .stream import EventStream
 
-__all__ = ["Parts", "Pump", "WaitDisconnect", "taken_back"]
+__all__ = ["Parts", "Pump", "Receive", "WaitDisconnect", "taken_back", "wait_disconnect_of"]
 
 Pump = Callable[[], Awaitable[None]]
 WaitDisconnect = Callable[[], Awaitable[object]]
+Receive = Callable[[], Awaitable[Any]]  # an ASGI receive
+
+
+def is_disconnect_message(message: Any) -> bool:
+    return message.get("type") == "http.disconnect"
+
+
+def wait_disconnect_of(receive: Receive) -> WaitDisconnect:
+    """A ``wait_disconnect()`` that returns the ASGI ``http.disconnect`` message."""
+
+    async def wait_disconnect() -> object:
+        while True:
+            message = await receive()
+            if is_disconnect_message(message):
+                return message
+
+    return wait_disconnect
 
 
 def taken_back(task: asyncio.Task[Any] | None, ours: bool) -> bool:

@@ -13,12 +13,10 @@ import asyncio
 import contextlib
 import importlib
 import math
-from typing import TYPE_CHECKING
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from .anyio_runner import AnyioRunner
-from .parts import Parts, Pump, WaitDisconnect, taken_back
+from .parts import Parts, Receive, WaitDisconnect, is_disconnect_message, taken_back
 
 if TYPE_CHECKING:
     from .stream import EventStream
@@ -38,10 +36,12 @@ class AsyncioRunner(Parts):
     __slots__ = (
         "flusher",
         "free_writes",
+        "listener",
         "loop",
         "pump_done",
         "pump_task",
         "pump_wakeup",
+        "receive",
         "started",
         "stream",
         "tasks",
@@ -58,6 +58,8 @@ class AsyncioRunner(Parts):
         self.loop = loop
         self.tasks: list[asyncio.Task[None]] = []
         self.flusher: asyncio.Task[None] | None = None
+        self.listener: asyncio.Future[Any] | None = None  # the ASGI receive() under way
+        self.receive: Receive | None = None
         self.pump_task: asyncio.Task[object] | None = None
         self.started = False
         self.pump_done = False
@@ -83,31 +85,53 @@ class AsyncioRunner(Parts):
             self.begin_grace()
         self.arm()
 
-    async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
-        stream = self.stream
-        if wait_disconnect is not None:
+    def begin(self, wait_disconnect: WaitDisconnect | None, receive: Receive | None) -> None:
+        """Start the parts beside the pump, which EventStream.run() then runs in its task."""
+        if receive is not None:
+            self.listen(receive)
+        elif wait_disconnect is not None:
             self.tasks.append(self.loop.create_task(self.watch(wait_disconnect)))
         self.start()
         # No cancel scope (an idle stream's largest part of the engine after its frames):
         # stop() cancels this task, and clears pump_task to say the cancellation is its.
-        self.pump_task = task = asyncio.current_task(self.loop)
-        try:
-            await pump()
-        except asyncio.CancelledError:
-            if not taken_back(task, self.pump_task is None and stream.stopping):
-                raise  # the caller was cancelled
-        except Exception as exc:  # a bad item, a failed write: run() raises it
-            stream.fail(exc)
-        finally:
-            self.pump_task = None
-            self.pump_done = True
-            stream.stop()
-            if self.flusher is not None:
-                self.tasks.append(self.flusher)
-            pending = [task for task in self.tasks if not task.done()]
-            if pending:  # every part has ended (the source's finally ran) before we go on
-                with anyio.CancelScope(shield=True):
-                    await asyncio.wait(pending)
+        self.pump_task = asyncio.current_task(self.loop)
+
+    def cancel_taken_back(self) -> bool:
+        """The pump's task was cancelled: whether by stop() alone (the stream goes on to
+        its end) rather than by the caller's canceller (the cancellation propagates)."""
+        ours = self.pump_task is None and self.stream.stopping
+        return taken_back(asyncio.current_task(self.loop), ours)
+
+    def finish(self) -> list[asyncio.Future[Any]]:
+        """The pump has returned: stop every part; the tasks still to wait for."""
+        self.pump_task = None
+        self.pump_done = True
+        self.stream.stop()
+        if self.flusher is not None:
+            self.tasks.append(self.flusher)
+        if self.listener is not None:
+            self.tasks.append(self.listener)
+        return [task for task in self.tasks if not task.done()]
+
+    def listen(self, receive: Receive) -> None:
+        """Wait for the client to leave with a task made straight on an ASGI ``receive()``
+        (no coroutine of ours per idle stream): its callback re-issues it until the
+        message is ``http.disconnect``."""
+        self.receive = receive
+        self.listener = task = asyncio.ensure_future(receive(), loop=self.loop)
+        task.add_done_callback(self._heard)
+
+    def _heard(self, task: asyncio.Future[Any]) -> None:
+        if task.cancelled():
+            return
+        stream, error = self.stream, task.exception()
+        if error is not None:
+            stream.fail(error)
+        elif is_disconnect_message(message := task.result()):
+            stream.disconnect_message = message
+            stream.client_left()
+        elif not stream.stopping and self.receive is not None:
+            self.listen(self.receive)
 
     def stop(self) -> None:
         if self.timer is not None:
@@ -120,6 +144,8 @@ class AsyncioRunner(Parts):
             pump_task.cancel()
         for task in self.tasks:
             task.cancel()
+        if self.listener is not None:
+            self.listener.cancel()
         if self.flusher is not None:
             self.flusher.cancel()
         self.wake_pump()
@@ -217,6 +243,9 @@ class AsyncioRunner(Parts):
         now = clock.send_started = self.loop.time()
         if self.timer_at > now + clock.send_timeout:  # type: ignore[operator]
             self.arm()
+
+    def now(self) -> float:
+        return self.loop.time()
 
     def begin_grace(self) -> None:
         self.stream.clock.begin_grace(self.loop.time(), self.stream.options.shutdown_grace_period)

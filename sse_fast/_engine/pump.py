@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import types
-from collections.abc import AsyncIterable, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncIterable, Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -43,33 +43,6 @@ def check_source(source: object) -> None:
             "expected the events as an iterable, an async iterable or an EventQueue, not "
             f"{type(source).__name__}"
         )
-
-
-@types.coroutine
-def _rest_of_step(
-    step: Generator[Any, Any, Any], signal: Any, on_suspend: Callable[[], None]
-) -> Generator[Any, Any, Any]:
-    """Awaits the rest of a step of the source that suspended (the pump ran its start
-    itself: a step that completes without suspending costs no awaitable at all).
-
-    It drives the step as ``await`` would (every value yielded to the event loop and
-    sent back), after calling ``on_suspend()``: the source waits for something, so the
-    events buffered from its fast run must be written now.
-    """
-    on_suspend()
-    while True:
-        try:
-            value = yield signal
-        except BaseException as exc:  # noqa: PERF203 (cancellation: the step's to handle)
-            try:
-                signal = step.throw(exc)
-            except StopIteration as done:
-                return done.value
-        else:
-            try:
-                signal = step.send(value)
-            except StopIteration as done:
-                return done.value
 
 
 class Pump(StreamState):
@@ -109,10 +82,19 @@ class Pump(StreamState):
                 await self.flush()
         await self._finish(shutting_down=self.shutdown_begun)
 
-    async def _pull(self, source: Any) -> None:
-        """Pull the source until it ends, close it, and end the stream (one coroutine)."""
+    # A generator-based coroutine, so that the rest of a step that suspended is driven
+    # from this frame: no awaitable and no frame of ours per step beside it.
+    @types.coroutine
+    def _pull(self, source: Any) -> Generator[Any, Any, None]:
+        """Pull the source until it ends, close it, and end the stream (one frame).
+
+        The pump starts each step of the source itself: a step that completes without
+        suspending costs no awaitable. A step that suspends is driven as ``await`` would
+        (every value yielded to the event loop, and what comes back sent or thrown into
+        it), after what the source made in its fast run was handed to the writer.
+        """
         batch, perf_counter = self.batch, time.perf_counter
-        next_step, on_suspend = source.__anext__, self._source_suspended
+        next_step = source.__anext__
         sep = self.options.sep
         first = True
         # A step is timed from the end of the previous one (one clock read per item),
@@ -129,7 +111,23 @@ class Pump(StreamState):
                         item, suspended = done.value, False
                     else:
                         suspended = True
-                        item = await _rest_of_step(step, signal, on_suspend)
+                        if batch and not self.writing:
+                            self.kick()  # the source waits for something: the batch leaves now
+                        while True:
+                            try:
+                                value = yield signal
+                            except BaseException as exc:  # noqa: PERF203 (the step handles it)
+                                try:
+                                    signal = step.throw(exc)
+                                except StopIteration as done:
+                                    item = done.value
+                                    break
+                            else:
+                                try:
+                                    signal = step.send(value)
+                                except StopIteration as done:
+                                    item = done.value
+                                    break
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
@@ -143,7 +141,7 @@ class Pump(StreamState):
                         batch.started = now
                     batch.add(item)
                     if batch.count >= MAX_EVENTS or batch.size >= MAX_BYTES:
-                        await self.runner.wait_for_writer()  # type: ignore[union-attr]
+                        yield from self.runner.wait_for_writer().__await__()  # type: ignore[union-attr]
                         now = perf_counter()
                     started = now
                     continue
@@ -153,7 +151,7 @@ class Pump(StreamState):
                     # One event after a pause: framed and written at once, no batch.
                     self.writing = True
                     try:
-                        await self.write(encode_many([item], sep))
+                        yield from self.write(encode_many([item], sep)).__await__()
                     finally:
                         self.writing = False
                     self.clock.writes += 1
@@ -168,20 +166,15 @@ class Pump(StreamState):
                     or batch.size >= MAX_BYTES
                     or now - batch.started >= MAX_AGE
                 ):
-                    await self.flush()
+                    yield from self.flush().__await__()
                     now = perf_counter()
                 started = now
         except Exception as exc:  # a bad item: raised by run(), before the source's own
             if self.error is None:
                 self.error = exc
         finally:
-            await self.close_source()
-        await self._finish(shutting_down=self.shutdown_begun)
-
-    def _source_suspended(self) -> None:
-        """The source is waiting for something: what it made before leaves now."""
-        if self.batch and not self.writing:
-            self.kick()
+            yield from self.close_source().__await__()
+        yield from self._finish(shutting_down=self.shutdown_begun).__await__()
 
     async def close_source(self) -> None:
         """Close the source so its ``finally`` runs, even when we were cancelled; once."""

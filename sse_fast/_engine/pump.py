@@ -111,7 +111,7 @@ class Pump(StreamState):
                         item, suspended = done.value, False
                     else:
                         suspended = True
-                        if batch and not self.writing:
+                        if batch.count and not self.writing:
                             self.kick()  # the source waits for something: the batch leaves now
                         while True:
                             try:
@@ -135,8 +135,8 @@ class Pump(StreamState):
                     break
                 finally:
                     self.in_source = False
-                now = perf_counter()
                 if self.writing:  # a flusher is writing: it takes this too
+                    now = perf_counter()
                     if not batch.count:
                         batch.started = now
                     batch.add(item)
@@ -145,6 +145,7 @@ class Pump(StreamState):
                         now = perf_counter()
                     started = now
                     continue
+                now = 0.0 if suspended else perf_counter()  # a step that suspended is timed no more
                 write_now = first or suspended or now - started >= SLOW_STEP
                 first = False
                 if write_now and not batch.count and not self.ping_due and type(item) is str:
@@ -158,7 +159,7 @@ class Pump(StreamState):
                     started = perf_counter()
                     continue
                 if not batch.count:
-                    batch.started = now
+                    batch.started = now or perf_counter()
                 batch.add(item)
                 if (
                     write_now

@@ -170,16 +170,15 @@ class AsyncioRunner(Parts):
             stream.kick()  # the queue's putters went on to other things, with events put
 
     def wrote(self) -> None:
-        stream = self.stream
-        if stream.pump_waiting or not stream.pump_running:  # putters write: an EventQueue's
-            # Once the tick is pending, later puts this turn are batched and the tick writes
-            # them. A loop callback per write would cost a sender of one event per turn
-            # more than the write: after a tick that no put was batched behind, the next
-            # UNTICKED_WRITES writes schedule none (a burst after them is batched later).
-            if self.free_writes > 0 and not self.tick_pending:
-                self.free_writes -= 1
-                return
-            self.turns_at_write = self.turn()
+        """A write while putters write (an EventQueue's): write() calls this then only."""
+        # Once the tick is pending, later puts this turn are batched and the tick writes
+        # them. A loop callback per write would cost a sender of one event per turn
+        # more than the write: after a tick that no put was batched behind, the next
+        # UNTICKED_WRITES writes schedule none (a burst after them is batched later).
+        if self.free_writes > 0 and not self.tick_pending:
+            self.free_writes -= 1
+            return
+        self.turns_at_write = self.turn()
 
     def wrote_this_turn(self) -> bool:
         if self.tick_pending and self.turns == self.turns_at_write:

@@ -123,6 +123,9 @@ class Pump(StreamState):
                                     item = done.value
                                     break
                             else:
+                                if value is None:  # asyncio's: the rest as ``await`` does it
+                                    item = yield from step
+                                    break
                                 try:
                                     signal = step.send(value)
                                 except StopIteration as done:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .stream import EventStream
 
-__all__ = ["Parts", "Pump", "Receive", "WaitDisconnect", "taken_back", "wait_disconnect_of"]
+__all__ = [
+    "Listener",
+    "Parts",
+    "Pump",
+    "Receive",
+    "WaitDisconnect",
+    "taken_back",
+    "wait_disconnect_of",
+]
 
 Pump = Callable[[], Awaitable[None]]
 WaitDisconnect = Callable[[], Awaitable[object]]
@@ -45,6 +53,8 @@ def taken_back(task: asyncio.Task[Any] | None, ours: bool) -> bool:
 class Parts:
     """What both runners share: the disconnect watcher and the background task."""
 
+    __slots__ = ()
+
     stream: EventStream
 
     async def watch(self, wait_disconnect: WaitDisconnect) -> None:
@@ -62,3 +72,34 @@ class Parts:
             await background()
         except Exception as exc:
             self.stream.fail(exc)
+
+
+class Listener:
+    """On asyncio, the client's departure heard without a coroutine of ours."""
+
+    __slots__ = ()
+
+    stream: EventStream
+    loop: asyncio.AbstractEventLoop
+    listener: asyncio.Future[Any] | None
+    receive: Receive | None
+
+    def listen(self, receive: Receive) -> None:
+        """Wait for the client to leave with a task made straight on an ASGI ``receive()``
+        (no coroutine of ours per idle stream): its callback re-issues it until the
+        message is ``http.disconnect``."""
+        self.receive = receive
+        self.listener = task = asyncio.ensure_future(receive(), loop=self.loop)
+        task.add_done_callback(self._heard)
+
+    def _heard(self, task: asyncio.Future[Any]) -> None:
+        if task.cancelled():
+            return
+        stream, error = self.stream, task.exception()
+        if error is not None:
+            stream.fail(error)
+        elif is_disconnect_message(message := task.result()):
+            stream.disconnect_message = message
+            stream.client_left()
+        elif not stream.stopping and self.receive is not None:
+            self.listen(self.receive)

@@ -16,7 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .anyio_runner import AnyioRunner
-from .parts import Parts, Receive, WaitDisconnect, is_disconnect_message, taken_back
+from .parts import Listener, Parts, Receive, WaitDisconnect, taken_back
 
 if TYPE_CHECKING:
     from .stream import EventStream
@@ -32,7 +32,7 @@ with contextlib.suppress(ImportError):
     importlib.import_module("anyio._backends._asyncio")
 
 
-class AsyncioRunner(Parts):
+class AsyncioRunner(Parts, Listener):
     __slots__ = (
         "flusher",
         "free_writes",
@@ -112,26 +112,6 @@ class AsyncioRunner(Parts):
         if self.listener is not None:
             self.tasks.append(self.listener)
         return [task for task in self.tasks if not task.done()]
-
-    def listen(self, receive: Receive) -> None:
-        """Wait for the client to leave with a task made straight on an ASGI ``receive()``
-        (no coroutine of ours per idle stream): its callback re-issues it until the
-        message is ``http.disconnect``."""
-        self.receive = receive
-        self.listener = task = asyncio.ensure_future(receive(), loop=self.loop)
-        task.add_done_callback(self._heard)
-
-    def _heard(self, task: asyncio.Future[Any]) -> None:
-        if task.cancelled():
-            return
-        stream, error = self.stream, task.exception()
-        if error is not None:
-            stream.fail(error)
-        elif is_disconnect_message(message := task.result()):
-            stream.disconnect_message = message
-            stream.client_left()
-        elif not stream.stopping and self.receive is not None:
-            self.listen(self.receive)
 
     def stop(self) -> None:
         if self.timer is not None:

@@ -258,7 +258,7 @@ async def draining(
             shutdown.trigger()
 
 
-def stream_response(
+async def stream_response(
     scope: Scope,
     receive: Receive,
     send: ASGISend,
@@ -266,26 +266,27 @@ def stream_response(
     headers: Iterable[tuple[bytes, bytes]],
     *,
     status: int = 200,
-) -> Awaitable[Outcome]:
-    """Send the response start, run ``stream``, end the body (with its last events).
-
-    One coroutine, the stream's own (an idle stream holds no frame of this function):
-    a client that stops reading is released (see :func:`_release_frozen_client`) and
-    the outcome is then ``DISCONNECTED``."""
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": sse_headers(scope, headers),
-    }
-    body = _Body(send)
-    return stream.run(
-        body.send,
-        end=body.end,
-        receive=receive,
-        start=send(start),
-        on_send_timeout=body.release_frozen_client,
-        end_anyway=True,
+) -> Outcome:
+    """Send the response start, run ``stream``, end the body (with its last events)."""
+    await send(
+        {"type": "http.response.start", "status": status, "headers": sse_headers(scope, headers)}
     )
+    del headers  # not held for the life of the stream
+    body = _Body(send)
+    try:
+        outcome = await stream.run(body.send, end=body.end, receive=receive)
+    except SendTimeoutError as exc:
+        await _release_frozen_client(send, exc)
+        return Outcome.DISCONNECTED
+    except anyio.get_cancelled_exc_class():
+        if stream.can_end_body:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(1):
+                await _end_body(send)  # cancelled by the server: still end the body cleanly
+        raise
+    if outcome is not Outcome.DISCONNECTED and stream.can_end_body:
+        with anyio.move_on_after(1):  # a client that stopped reading must not hold shutdown
+            await _end_body(send)
+    return outcome
 
 
 class _Body:
@@ -302,9 +303,6 @@ class _Body:
 
     def end(self, data: bytes) -> Awaitable[None]:
         return self._send({"type": "http.response.body", "body": data, "more_body": False})
-
-    def release_frozen_client(self, exc: SendTimeoutError) -> Awaitable[None]:
-        return _release_frozen_client(self._send, exc)
 
 
 async def _release_frozen_client(send: ASGISend, exc: SendTimeoutError) -> None:
@@ -334,6 +332,11 @@ def _transport_of(send: Any, depth: int = 0) -> Any:
                     if found is not None:
                         return found
     return None
+
+
+async def _end_body(send: ASGISend) -> None:
+    with contextlib.suppress(OSError):  # the client left just now: nothing to end
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 _GONE = b"<client gone>"  # compared by identity, never sent

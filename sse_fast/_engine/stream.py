@@ -143,9 +143,6 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         *,
         end: Send | None = None,
         receive: Receive | None = None,
-        start: Awaitable[object] | None = None,
-        on_send_timeout: Callable[[SendTimeoutError], Awaitable[object]] | None = None,
-        end_anyway: bool = False,
     ) -> Outcome:
         """Stream until the source ends, the client leaves or the server shuts down.
 
@@ -155,15 +152,7 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         writes ``data`` and ends the body, in one write (used for the last events).
         Raises :class:`SendTimeoutError` when a write stalls, and what the source raised
         after sending what it made before.
-
-        For a whole response in one coroutine (the ASGI adapters): ``start`` (the
-        response's start) is awaited first; ``on_send_timeout(error)`` is awaited instead
-        of raising the error, and the outcome is then ``DISCONNECTED``; with
-        ``end_anyway`` the body is ended (``end(b"")``) if the stream did not end it,
-        unless the client left, also when cancelled.
         """
-        if start is not None:
-            await start
         shutdown = self._set_up(send, end)
         runner = self.runner
         assert runner is not None
@@ -202,37 +191,18 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
                     contextlib.suppress(OSError),
                 ):
                     await self._finish(shutting_down=True)
-            if end_anyway:
-                with anyio.CancelScope(shield=True):
-                    await self._end_body()
             raise
         finally:
             shutdown.unregister(self)
             if isinstance(self._source, EventQueue):
                 self._source.end(self._end_error(), self)
         if self.timed_out:
-            error = SendTimeoutError(
-                f"a send did not complete within {self.options.send_timeout} s"
-            )
-            if on_send_timeout is None:
-                raise error
-            await on_send_timeout(error)
-            return Outcome.DISCONNECTED
+            raise SendTimeoutError(f"a send did not complete within {self.options.send_timeout} s")
         if self.outcome is Outcome.DISCONNECTED and self._on_disconnect is not None:
             await self._on_disconnect(self.disconnect_message)
         if self.error is not None:
             raise self.error
-        outcome = self.outcome or Outcome.SHUTDOWN
-        if end_anyway and outcome is not Outcome.DISCONNECTED:
-            await self._end_body()
-        return outcome
-
-    async def _end_body(self) -> None:
-        """End the body if the stream did not (a client that stopped reading must not
-        hold the caller, nor one that just left fail it)."""
-        if self._end is not None and self.can_end_body:
-            with anyio.move_on_after(_CLEANUP_TIMEOUT), contextlib.suppress(OSError):
-                await self._end(b"")
+        return self.outcome or Outcome.SHUTDOWN
 
     def _set_up(self, send: Send, end: Send | None) -> Shutdown:
         if self._registered is None:

@@ -56,7 +56,7 @@ class AsyncioRunner(Parts, Listener):
     def __init__(self, stream: EventStream, loop: asyncio.AbstractEventLoop) -> None:
         self.stream = stream
         self.loop = loop
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: tuple[asyncio.Future[Any], ...] = ()  # no list per stream: most have none
         self.flusher: asyncio.Task[None] | None = None
         self.listener: asyncio.Future[Any] | None = None  # the ASGI receive() under way
         self.receive: Receive | None = None
@@ -79,7 +79,7 @@ class AsyncioRunner(Parts, Listener):
         self.started = True
         stream, loop = self.stream, self.loop
         if stream.background is not None:
-            self.tasks.append(loop.create_task(self.run_background(stream.background)))
+            self.tasks += (loop.create_task(self.run_background(stream.background)),)
         stream.clock.start(loop.time())
         if stream.shutdown_begun:
             self.begin_grace()
@@ -90,7 +90,7 @@ class AsyncioRunner(Parts, Listener):
         if receive is not None:
             self.listen(receive)
         elif wait_disconnect is not None:
-            self.tasks.append(self.loop.create_task(self.watch(wait_disconnect)))
+            self.tasks += (self.loop.create_task(self.watch(wait_disconnect)),)
         self.start()
         # No cancel scope (an idle stream's largest part of the engine after its frames):
         # stop() cancels this task, and clears pump_task to say the cancellation is its.
@@ -107,11 +107,8 @@ class AsyncioRunner(Parts, Listener):
         self.pump_task = None
         self.pump_done = True
         self.stream.stop()
-        if self.flusher is not None:
-            self.tasks.append(self.flusher)
-        if self.listener is not None:
-            self.tasks.append(self.listener)
-        return [task for task in self.tasks if not task.done()]
+        parts = (*self.tasks, self.flusher, self.listener)
+        return [task for task in parts if task is not None and not task.done()]
 
     def stop(self) -> None:
         if self.timer is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ __all__ = [
 Pump = Callable[[], Awaitable[None]]
 WaitDisconnect = Callable[[], Awaitable[object]]
 Receive = Callable[[], Awaitable[Any]]  # an ASGI receive
+LISTENER_NAME = "sse_fast: waiting for the client to leave"  # one name: no number per task
 
 
 def is_disconnect_message(message: Any) -> bool:
@@ -81,6 +83,7 @@ class Listener:
 
     stream: EventStream
     loop: asyncio.AbstractEventLoop
+    context: contextvars.Context
     listener: asyncio.Future[Any] | None
     receive: Receive | None
 
@@ -89,8 +92,13 @@ class Listener:
         (no coroutine of ours per idle stream): its callback re-issues it until the
         message is ``http.disconnect``."""
         self.receive = receive
-        self.listener = task = asyncio.ensure_future(receive(), loop=self.loop)
-        task.add_done_callback(self._heard)
+        received = receive()
+        if asyncio.iscoroutine(received):
+            task = self.loop.create_task(received, name=LISTENER_NAME, context=self.context)
+        else:
+            task = asyncio.ensure_future(received, loop=self.loop)
+        self.listener = task
+        task.add_done_callback(self._heard, context=self.context)
 
     def _heard(self, task: asyncio.Future[Any]) -> None:
         if task.cancelled():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import math
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ with contextlib.suppress(ImportError):
 
 class AsyncioRunner(Parts, Listener):
     __slots__ = (
+        "context",
         "flusher",
         "free_writes",
         "listener",
@@ -56,6 +58,9 @@ class AsyncioRunner(Parts, Listener):
     def __init__(self, stream: EventStream, loop: asyncio.AbstractEventLoop) -> None:
         self.stream = stream
         self.loop = loop
+        # One copy of the request's context for the timer and the listener (each would
+        # copy it again, per timer armed).
+        self.context = contextvars.copy_context()
         self.tasks: tuple[asyncio.Future[Any], ...] = ()  # no list per stream: most have none
         self.flusher: asyncio.Task[None] | None = None
         self.listener: asyncio.Future[Any] | None = None  # the ASGI receive() under way
@@ -206,7 +211,10 @@ class AsyncioRunner(Parts, Listener):
         if self.timer is not None:
             self.timer.cancel()
         self.timer_at = at
-        self.timer = None if math.isinf(at) else self.loop.call_at(at, self._on_timer)
+        if not math.isinf(at):
+            self.timer = self.loop.call_at(at, self._on_timer, context=self.context)
+        else:
+            self.timer = None
 
     def _on_timer(self) -> None:
         armed_for, self.timer_at, self.timer = self.timer_at, math.inf, None

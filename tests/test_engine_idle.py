@@ -74,7 +74,8 @@ async def test_an_idle_asyncio_stream_is_one_coroutine_and_a_task_on_receive() -
 
     assert engine_frames(running.get_coro()) == ["run", "_pull"]
     (listener,) = asyncio.all_tasks() - before - {running}
-    assert listener.get_coro().cr_code is Receiver.receive.__code__  # no coroutine of ours
+    coroutine: Any = listener.get_coro()
+    assert coroutine.cr_code is Receiver.receive.__code__  # no coroutine of ours
 
     receiver.left.set()
     with anyio.fail_after(5):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ LISTENER_NAME = "sse_fast: waiting for the client to leave"  # one name: no numb
 
 
 def is_disconnect_message(message: Any) -> bool:
-    return message.get("type") == "http.disconnect"
+    return bool(message.get("type") == "http.disconnect")
 
 
 def wait_disconnect_of(receive: Receive) -> WaitDisconnect:
@@ -79,7 +80,8 @@ class Parts:
 class Listener:
     """On asyncio, the client's departure heard without a coroutine of ours."""
 
-    __slots__ = ()
+    if not TYPE_CHECKING:  # AsyncioRunner declares the slots
+        __slots__ = ()
 
     stream: EventStream
     loop: asyncio.AbstractEventLoop
@@ -93,7 +95,7 @@ class Listener:
         message is ``http.disconnect``."""
         self.receive = receive
         received = receive()
-        if asyncio.iscoroutine(received):
+        if sys.version_info >= (3, 11) and asyncio.iscoroutine(received):
             task = self.loop.create_task(received, name=LISTENER_NAME, context=self.context)
         else:
             task = asyncio.ensure_future(received, loop=self.loop)

@@ -102,7 +102,6 @@ class Pump(StreamState):
         started = perf_counter()
         try:
             while not self.stopping:
-                self.in_source = True
                 try:
                     step = next_step().__await__()
                     try:
@@ -136,8 +135,6 @@ class Pump(StreamState):
                 except Exception as exc:
                     self.error = exc  # raised by run() once what came before is sent
                     break
-                finally:
-                    self.in_source = False
                 if self.writing:  # a flusher is writing: it takes this too
                     now = perf_counter()
                     if not batch.count:

@@ -73,7 +73,6 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         "draining",
         "ending",
         "error",
-        "in_source",
         "options",
         "outcome",
         "ping_due",
@@ -116,7 +115,6 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         self.writing = False
         self.ping_due = False
         self.stopping = False
-        self.in_source = False  # the pump is awaiting the source
         self.pump_waiting = False  # the pump waits for a wake-up (queue, or the writer)
         self.pump_running = False
         self._registered: Shutdown | None = None

@@ -271,9 +271,9 @@ async def stream_response(
         {"type": "http.response.start", "status": status, "headers": sse_headers(scope, headers)}
     )
     del headers  # not held for the life of the stream
-    body = _Body(send, receive)
+    body = _Body(send)
     try:
-        outcome = await stream.run(body.send, body.wait_disconnect, end=body.end)
+        outcome = await stream.run(body.send, end=body.end, receive=receive)
     except SendTimeoutError as exc:
         await _release_frozen_client(send, exc, stream.options.logger)
         return Outcome.DISCONNECTED
@@ -289,26 +289,19 @@ async def stream_response(
 
 
 class _Body:
-    """The stream's ends of one ASGI response (thousands are idle at once: slots, and
-    bound methods instead of three closures)."""
+    """The stream's ends of one ASGI response body. Plain methods that return the
+    server's own awaitable: no coroutine of ours per event."""
 
-    __slots__ = ("_receive", "_send")
+    __slots__ = ("_send",)
 
-    def __init__(self, send: ASGISend, receive: Receive) -> None:
+    def __init__(self, send: ASGISend) -> None:
         self._send = send
-        self._receive = receive
 
-    async def send(self, data: bytes) -> None:
-        await self._send({"type": "http.response.body", "body": data, "more_body": True})
+    def send(self, data: bytes) -> Awaitable[None]:
+        return self._send({"type": "http.response.body", "body": data, "more_body": True})
 
-    async def end(self, data: bytes) -> None:
-        await self._send({"type": "http.response.body", "body": data, "more_body": False})
-
-    async def wait_disconnect(self) -> Message:
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                return message
+    def end(self, data: bytes) -> Awaitable[None]:
+        return self._send({"type": "http.response.body", "body": data, "more_body": False})
 
 
 async def _release_frozen_client(

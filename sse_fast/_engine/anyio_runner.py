@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .parts import Parts, Pump, WaitDisconnect
+from .parts import Parts, Pump, Receive, WaitDisconnect, wait_disconnect_of
 
 if TYPE_CHECKING:
     from .stream import EventStream
@@ -38,8 +38,13 @@ class AnyioRunner(Parts):
         self.pump_wakeup: anyio.Event | None = None
         self.writer_event: anyio.Event | None = None
 
-    async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
+    async def run(
+        self, pump: Pump, wait_disconnect: WaitDisconnect | None, receive: Receive | None
+    ) -> None:
+        """Run the pump in this task, the other parts in a task group, to the end."""
         stream = self.stream
+        if receive is not None:
+            wait_disconnect = wait_disconnect_of(receive)
         async with anyio.create_task_group() as group:
             self.group = group.cancel_scope
             self.start_soon = group.start_soon  # type: ignore[assignment]
@@ -130,6 +135,9 @@ class AnyioRunner(Parts):
             self.writer_event = None
 
     writer_done = room_made
+
+    def now(self) -> float:
+        return anyio.current_time()
 
     def send_started(self) -> None:
         self.stream.clock.send_started = anyio.current_time()

@@ -9,7 +9,8 @@ are buffered and leave together. An EventQueue source is served by
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, Callable, Generator, Iterable
+import types
+from collections.abc import AsyncIterable, Awaitable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -41,153 +42,143 @@ def check_source(source: object) -> None:
         )
 
 
-class _Resume:
-    """Awaits the rest of a step of the source that suspended (the pump ran its start
-    itself: a step that completes without suspending costs no awaitable at all).
-
-    It drives the step as ``await`` would (every value yielded to the event loop and
-    sent back), after calling ``on_suspend()``: the source waits for something, so the
-    events buffered from its fast run must be written now.
-    """
-
-    __slots__ = ("on_suspend", "signal", "step")
-
-    def __init__(self, on_suspend: Callable[[], None]) -> None:
-        self.on_suspend = on_suspend
-        self.step: Generator[Any, Any, Any] | None = None
-        self.signal: Any = None
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        step, signal = self.step, self.signal
-        assert step is not None
-        self.step = self.signal = None
-        self.on_suspend()
-        while True:
-            try:
-                value = yield signal
-            except BaseException as exc:  # noqa: PERF203 (cancellation: the step's to handle)
-                try:
-                    signal = step.throw(exc)
-                except StopIteration as done:
-                    return done.value
-            else:
-                try:
-                    signal = step.send(value)
-                except StopIteration as done:
-                    return done.value
-
-
 class Pump(StreamState):
     """The source side of :class:`~.stream.EventStream` (a base class of it)."""
 
     if not TYPE_CHECKING:  # EventStream declares the slots
         __slots__ = ()
 
-    async def _pump_source(self) -> None:
+    def pump(self) -> Awaitable[None]:
+        """The pump of this stream's source, which EventStream.run() awaits: one
+        coroutine frame while the stream idles, the source's own below it."""
         source = self._source
         if isinstance(source, EventQueue):
-            await self._serve_queue(source)
-        elif isinstance(source, list | tuple):
-            for item in source:
-                self.batch.add(item)
-                if self.batch.full:
-                    await self.flush()
+            return self._pump_queue(source)
+        if isinstance(source, list | tuple):
+            return self._pump_items(source)
+        if isinstance(source, AsyncIterable):
+            attach = getattr(type(source), "__sse_attach__", None)
+            if attach is not None:  # a source that may be written through: see push.py
+                attach(source, self)
+            # An async iterable need not be its own iterator (a broker Subscription
+            # is not): pull from, and close, what __aiter__ gives.
+            source = source.__aiter__()
         else:
-            if isinstance(source, AsyncIterable):
-                attach = getattr(type(source), "__sse_attach__", None)
-                if attach is not None:  # a source that may be written through: see push.py
-                    attach(source, self)
-                # An async iterable need not be its own iterator (a broker Subscription
-                # is not): pull from, and close, what __aiter__ gives.
-                source = source.__aiter__()
-            else:
-                source = ThreadedSource(iter(source), self.options.thread_limiter)
-            self._pulled = source
-            try:
-                await self._pull(source)
-            except Exception as exc:  # a bad item: raised by run(), before the source's own
-                if self.error is None:
-                    self.error = exc
-            finally:
-                await self.close_source()
+            source = ThreadedSource(iter(source), self.options.thread_limiter)
+        self._pulled = source
+        return self._pull(source)
+
+    async def _pump_queue(self, queue: EventQueue) -> None:
+        await self._serve_queue(queue)
         await self._finish(shutting_down=self.shutdown_begun)
 
-    async def _pull(self, source: Any) -> None:
-        batch, runner, perf_counter = self.batch, self.runner, time.perf_counter
-        assert runner is not None
-        next_step, resume = source.__anext__, _Resume(self._source_suspended)
+    async def _pump_items(self, items: list[Any] | tuple[Any, ...]) -> None:
+        for item in items:
+            self.batch.add(item)
+            if self.batch.full:
+                await self.flush()
+        await self._finish(shutting_down=self.shutdown_begun)
+
+    # A generator-based coroutine, so that the rest of a step that suspended is driven
+    # from this frame: no awaitable and no frame of ours per step beside it.
+    @types.coroutine
+    def _pull(self, source: Any) -> Generator[Any, Any, None]:
+        """Pull the source until it ends, close it, and end the stream (one frame).
+
+        The pump starts each step of the source itself: a step that completes without
+        suspending costs no awaitable. A step that suspends is driven as ``await`` would
+        (every value yielded to the event loop, and what comes back sent or thrown into
+        it), after what the source made in its fast run was handed to the writer.
+        """
+        batch, perf_counter = self.batch, time.perf_counter
+        next_step = source.__anext__
         sep = self.options.sep
         first = True
         # A step is timed from the end of the previous one (one clock read per item),
         # or from the end of a write, which took its own time.
         started = perf_counter()
-        while not self.stopping:
-            self.in_source = True
-            try:
-                step = next_step().__await__()
+        try:
+            while not self.stopping:
                 try:
-                    signal = step.send(None)  # as ``await`` starts it
-                except StopIteration as done:
-                    item, suspended = done.value, False
-                else:
-                    suspended = True
-                    resume.step, resume.signal = step, signal
-                    item = await resume
-            except StopAsyncIteration:
-                return
-            except Exception as exc:
-                self.error = exc  # raised by run() once what came before is sent
-                return
-            finally:
-                self.in_source = False
-            now = perf_counter()
-            if self.writing:  # a flusher is writing: it takes this too
+                    step = next_step().__await__()
+                    try:
+                        signal = step.send(None)  # as ``await`` starts it
+                    except StopIteration as done:
+                        item, suspended = done.value, False
+                    else:
+                        suspended = True
+                        if batch.count and not self.writing:
+                            self.kick()  # the source waits for something: the batch leaves now
+                        while True:
+                            try:
+                                value = yield signal
+                            except BaseException as exc:  # noqa: PERF203 (the step handles it)
+                                try:
+                                    signal = step.throw(exc)
+                                except StopIteration as done:
+                                    item = done.value
+                                    break
+                            else:
+                                if value is None:  # asyncio's: the rest as ``await`` does it
+                                    item = yield from step
+                                    break
+                                try:
+                                    signal = step.send(value)
+                                except StopIteration as done:
+                                    item = done.value
+                                    break
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    self.error = exc  # raised by run() once what came before is sent
+                    break
+                if self.writing:  # a flusher is writing: it takes this too
+                    now = perf_counter()
+                    if not batch.count:
+                        batch.started = now
+                    batch.add(item)
+                    if batch.count >= MAX_EVENTS or batch.size >= MAX_BYTES:
+                        yield from self.runner.wait_for_writer().__await__()  # type: ignore[union-attr]
+                        now = perf_counter()
+                    started = now
+                    continue
+                now = 0.0 if suspended else perf_counter()  # a step that suspended is timed no more
+                write_now = first or suspended or now - started >= SLOW_STEP
+                first = False
+                if (
+                    write_now
+                    and not batch.count
+                    and not self.ping_due
+                    and type(item) is str
+                    and batch.frame is None  # a stream with its own framing frames str too
+                ):
+                    # One event after a pause: framed and written at once, no batch.
+                    self.writing = True
+                    try:
+                        yield from self.write(encode_many([item], sep)).__await__()
+                    finally:
+                        self.writing = False
+                    self.clock.writes += 1
+                    started = perf_counter()
+                    continue
                 if not batch.count:
-                    batch.started = now
+                    batch.started = now or perf_counter()
                 batch.add(item)
-                if batch.count >= MAX_EVENTS or batch.size >= MAX_BYTES:
-                    await runner.wait_for_writer()
+                if (
+                    write_now
+                    or batch.count >= MAX_EVENTS
+                    or batch.size >= MAX_BYTES
+                    or now - batch.started >= MAX_AGE
+                ):
+                    yield from self.flush().__await__()
                     now = perf_counter()
                 started = now
-                continue
-            write_now = first or suspended or now - started >= SLOW_STEP
-            first = False
-            if (
-                write_now
-                and not batch.count
-                and not self.ping_due
-                and type(item) is str
-                and batch.frame is None  # a stream with its own framing frames str too
-            ):
-                # One event after a pause: framed and written at once, no batch.
-                await self._write_one(encode_many([item], sep))
-                started = perf_counter()
-                continue
-            if not batch.count:
-                batch.started = now
-            batch.add(item)
-            if (
-                write_now
-                or batch.count >= MAX_EVENTS
-                or batch.size >= MAX_BYTES
-                or now - batch.started >= MAX_AGE
-            ):
-                await self.flush()
-                now = perf_counter()
-            started = now
-
-    def _source_suspended(self) -> None:
-        """The source is waiting for something: what it made before leaves now."""
-        if self.batch and not self.writing:
-            self.kick()
-
-    async def _write_one(self, frame: bytes) -> None:
-        self.writing = True
-        try:
-            await self.write(frame)
+        except Exception as exc:  # a bad item: raised by run(), before the source's own
+            if self.error is None:
+                self.error = exc
         finally:
-            self.writing = False
-        self.clock.writes += 1
+            yield from self.close_source().__await__()
+        yield from self._finish(shutting_down=self.shutdown_begun).__await__()
 
     async def close_source(self) -> None:
         """Close the source so its ``finally`` runs, even when we were cancelled; once."""

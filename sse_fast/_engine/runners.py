@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import math
-from typing import TYPE_CHECKING
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from .anyio_runner import AnyioRunner
-from .parts import Parts, Pump, WaitDisconnect, taken_back
+from .parts import Listener, Parts, Receive, WaitDisconnect, taken_back
 
 if TYPE_CHECKING:
     from .stream import EventStream
@@ -34,14 +33,17 @@ with contextlib.suppress(ImportError):
     importlib.import_module("anyio._backends._asyncio")
 
 
-class AsyncioRunner(Parts):
+class AsyncioRunner(Parts, Listener):
     __slots__ = (
+        "context",
         "flusher",
         "free_writes",
+        "listener",
         "loop",
         "pump_done",
         "pump_task",
         "pump_wakeup",
+        "receive",
         "started",
         "stream",
         "tasks",
@@ -56,8 +58,13 @@ class AsyncioRunner(Parts):
     def __init__(self, stream: EventStream, loop: asyncio.AbstractEventLoop) -> None:
         self.stream = stream
         self.loop = loop
-        self.tasks: list[asyncio.Task[None]] = []
+        # One copy of the request's context for the timer and the listener (each would
+        # copy it again, per timer armed).
+        self.context = contextvars.copy_context()
+        self.tasks: tuple[asyncio.Future[Any], ...] = ()  # no list per stream: most have none
         self.flusher: asyncio.Task[None] | None = None
+        self.listener: asyncio.Future[Any] | None = None  # the ASGI receive() under way
+        self.receive: Receive | None = None
         self.pump_task: asyncio.Task[object] | None = None
         self.started = False
         self.pump_done = False
@@ -77,37 +84,36 @@ class AsyncioRunner(Parts):
         self.started = True
         stream, loop = self.stream, self.loop
         if stream.background is not None:
-            self.tasks.append(loop.create_task(self.run_background(stream.background)))
+            self.tasks += (loop.create_task(self.run_background(stream.background)),)
         stream.clock.start(loop.time())
         if stream.shutdown_begun:
             self.begin_grace()
         self.arm()
 
-    async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
-        stream = self.stream
-        if wait_disconnect is not None:
-            self.tasks.append(self.loop.create_task(self.watch(wait_disconnect)))
+    def begin(self, wait_disconnect: WaitDisconnect | None, receive: Receive | None) -> None:
+        """Start the parts beside the pump, which EventStream.run() then runs in its task."""
+        if receive is not None:
+            self.listen(receive)
+        elif wait_disconnect is not None:
+            self.tasks += (self.loop.create_task(self.watch(wait_disconnect)),)
         self.start()
         # No cancel scope (an idle stream's largest part of the engine after its frames):
         # stop() cancels this task, and clears pump_task to say the cancellation is its.
-        self.pump_task = task = asyncio.current_task(self.loop)
-        try:
-            await pump()
-        except asyncio.CancelledError:
-            if not taken_back(task, self.pump_task is None and stream.stopping):
-                raise  # the caller was cancelled
-        except Exception as exc:  # a bad item, a failed write: run() raises it
-            stream.fail(exc)
-        finally:
-            self.pump_task = None
-            self.pump_done = True
-            stream.stop()
-            if self.flusher is not None:
-                self.tasks.append(self.flusher)
-            pending = [task for task in self.tasks if not task.done()]
-            if pending:  # every part has ended (the source's finally ran) before we go on
-                with anyio.CancelScope(shield=True):
-                    await asyncio.wait(pending)
+        self.pump_task = asyncio.current_task(self.loop)
+
+    def cancel_taken_back(self) -> bool:
+        """The pump's task was cancelled: whether by stop() alone (the stream goes on to
+        its end) rather than by the caller's canceller (the cancellation propagates)."""
+        ours = self.pump_task is None and self.stream.stopping
+        return taken_back(asyncio.current_task(self.loop), ours)
+
+    def finish(self) -> list[asyncio.Future[Any]]:
+        """The pump has returned: stop every part; the tasks still to wait for."""
+        self.pump_task = None
+        self.pump_done = True
+        self.stream.stop()
+        parts = (*self.tasks, self.flusher, self.listener)
+        return [task for task in parts if task is not None and not task.done()]
 
     def stop(self) -> None:
         if self.timer is not None:
@@ -120,6 +126,8 @@ class AsyncioRunner(Parts):
             pump_task.cancel()
         for task in self.tasks:
             task.cancel()
+        if self.listener is not None:
+            self.listener.cancel()
         if self.flusher is not None:
             self.flusher.cancel()
         self.wake_pump()
@@ -144,16 +152,15 @@ class AsyncioRunner(Parts):
             stream.kick()  # the queue's putters went on to other things, with events put
 
     def wrote(self) -> None:
-        stream = self.stream
-        if stream.pump_waiting or not stream.pump_running:  # putters write: an EventQueue's
-            # Once the tick is pending, later puts this turn are batched and the tick writes
-            # them. A loop callback per write would cost a sender of one event per turn
-            # more than the write: after a tick that no put was batched behind, the next
-            # UNTICKED_WRITES writes schedule none (a burst after them is batched later).
-            if self.free_writes > 0 and not self.tick_pending:
-                self.free_writes -= 1
-                return
-            self.turns_at_write = self.turn()
+        """A write while putters write (an EventQueue's): write() calls this then only."""
+        # Once the tick is pending, later puts this turn are batched and the tick writes
+        # them. A loop callback per write would cost a sender of one event per turn
+        # more than the write: after a tick that no put was batched behind, the next
+        # UNTICKED_WRITES writes schedule none (a burst after them is batched later).
+        if self.free_writes > 0 and not self.tick_pending:
+            self.free_writes -= 1
+            return
+        self.turns_at_write = self.turn()
 
     def wrote_this_turn(self) -> bool:
         if self.tick_pending and self.turns == self.turns_at_write:
@@ -204,7 +211,10 @@ class AsyncioRunner(Parts):
         if self.timer is not None:
             self.timer.cancel()
         self.timer_at = at
-        self.timer = None if math.isinf(at) else self.loop.call_at(at, self._on_timer)
+        if not math.isinf(at):
+            self.timer = self.loop.call_at(at, self._on_timer, context=self.context)
+        else:
+            self.timer = None
 
     def _on_timer(self) -> None:
         armed_for, self.timer_at, self.timer = self.timer_at, math.inf, None
@@ -217,6 +227,9 @@ class AsyncioRunner(Parts):
         now = clock.send_started = self.loop.time()
         if self.timer_at > now + clock.send_timeout:  # type: ignore[operator]
             self.arm()
+
+    def now(self) -> float:
+        return self.loop.time()
 
     def begin_grace(self) -> None:
         self.stream.clock.begin_grace(self.loop.time(), self.stream.options.shutdown_grace_period)

@@ -38,7 +38,6 @@ class StreamState:
     writing: bool  # a write is under way
     ping_due: bool
     stopping: bool
-    in_source: bool  # the pump is awaiting the source
     pump_waiting: bool  # the pump waits for a wake-up (queue, or the writer)
     pump_running: bool
     ending: bool  # the end of the body is being sent

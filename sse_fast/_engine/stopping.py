@@ -35,7 +35,7 @@ class Stopping(StreamState):
         if not self.ending:
             self._disconnected()
         elif not self.body_ended and self.runner is not None:
-            self.clock.left_during_end(anyio.current_time())
+            self.clock.left_during_end(self.runner.now())  # maybe in a loop callback
             self.runner.arm()
 
     def _end_error(self) -> BaseException:

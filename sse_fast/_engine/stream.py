@@ -21,6 +21,7 @@ from .batch import Batch, FramingBatch
 from .clock import Clock
 from .options import StreamOptions
 from .outcome import Outcome, SendTimeoutError
+from .parts import Receive, WaitDisconnect
 from .pump import Pump, check_source
 from .queue import EventQueue
 from .queue_consumer import QueueConsumer
@@ -32,7 +33,6 @@ from .writer import Send, Writer
 __all__ = ["EventStream", "Outcome", "SendTimeoutError", "check_source"]
 
 
-WaitDisconnect = Callable[[], Awaitable[object]]
 _CLEANUP_TIMEOUT = 1.0
 
 
@@ -75,7 +75,6 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         "draining",
         "ending",
         "error",
-        "in_source",
         "options",
         "outcome",
         "ping_due",
@@ -128,7 +127,6 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
         self.writing = False
         self.ping_due = False
         self.stopping = False
-        self.in_source = False  # the pump is awaiting the source
         self.pump_waiting = False  # the pump waits for a wake-up (queue, or the writer)
         self.pump_running = False
         self._registered: Shutdown | None = None
@@ -149,21 +147,45 @@ class EventStream(Pump, QueueConsumer, Writer, Stopping):
     # ------------------------------------------------------------ running
 
     async def run(
-        self, send: Send, wait_disconnect: WaitDisconnect | None = None, *, end: Send | None = None
+        self,
+        send: Send,
+        wait_disconnect: WaitDisconnect | None = None,
+        *,
+        end: Send | None = None,
+        receive: Receive | None = None,
     ) -> Outcome:
         """Stream until the source ends, the client leaves or the server shuts down.
 
         ``send(data)`` writes to the client and raises ``OSError`` once it has gone;
-        ``wait_disconnect()`` returns when the client has left. ``end(data)``, if given,
+        ``wait_disconnect()`` returns when the client has left, or else ``receive`` is an
+        ASGI ``receive()``, read until ``http.disconnect``. ``end(data)``, if given,
         writes ``data`` and ends the body, in one write (used for the last events).
         Raises :class:`SendTimeoutError` when a write stalls, and what the source raised
         after sending what it made before.
         """
         shutdown = self._set_up(send, end)
-        assert self.runner is not None
+        runner = self.runner
+        assert runner is not None
         self.pump_running = True
         try:
-            await self.runner.run(self._pump_source, wait_disconnect)
+            if isinstance(runner, AsyncioRunner):
+                # The pump runs in this coroutine's frame: an idle stream's engine is one
+                # coroutine (and its source's), the other parts are callbacks and a timer.
+                runner.begin(wait_disconnect, receive)
+                try:
+                    await self.pump()
+                except asyncio.CancelledError:
+                    if not runner.cancel_taken_back():
+                        raise  # the caller was cancelled
+                except Exception as exc:  # a bad item, a failed write: raised below
+                    self.fail(exc)
+                finally:
+                    pending = runner.finish()
+                    if pending:  # every part has ended (the source's finally ran) first
+                        with anyio.CancelScope(shield=True):
+                            await asyncio.wait(pending)
+            else:
+                await runner.run(self.pump, wait_disconnect, receive)
             if self.draining and self.outcome is None:
                 with anyio.move_on_after(_CLEANUP_TIMEOUT):  # the source made it; then bye
                     await self._finish(shutting_down=True)

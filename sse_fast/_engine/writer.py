@@ -81,7 +81,8 @@ class Writer(StreamState):
         runner = self.runner
         assert runner is not None
         assert self._send is not None
-        if self.clock.send_timeout is not None:
+        clock = self.clock
+        if clock.send_timeout is not None:
             runner.send_started()
         try:
             if last and self._end is not None:
@@ -99,8 +100,11 @@ class Writer(StreamState):
             self.send_interrupted = True  # cut off mid-send: nothing may follow it
             raise
         finally:
-            self.clock.send_started = None
-        runner.wrote()
+            clock.send_started = None
+        # Only putters (asyncio) and trio's clock task need to hear of a write: not
+        # a call per event for a pump that writes what it pulled.
+        if self.pump_waiting or not self.pump_running or runner.loop is None:
+            runner.wrote()
         return True
 
     async def _finish(self, *, shutting_down: bool) -> None:

@@ -23,21 +23,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import socket
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from sse_fast._extras import install_hint
 from sse_fast._framing import ServerSentEvent, encode
-from sse_fast.adapters._transport import reset
-from sse_fast.stream import (
-    EventQueue,
-    EventStream,
-    SendTimeoutError,
-    Shutdown,
-    StreamOptions,
-)
+from sse_fast.adapters._transport import ClientWatch, reset
+from sse_fast.stream import EventQueue, SendTimeoutError, Shutdown, StartedStream, StreamOptions
 
 with install_hint("aiohttp", "sse_fast.adapters.aiohttp"):
     from aiohttp import web
@@ -54,13 +47,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("sse_fast")
-_PEER_WORDING = {
-    "id": "id must not contain line separators or null characters",
-    "event": "event must not contain line separators",
-}
 Response = TypeVar("Response", bound="EventSourceResponse")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
-_TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
 
 
 def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
@@ -77,82 +65,31 @@ def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
     return shutdown
 
 
-class _DepartureWatch(asyncio.Protocol):
-    """Stands in for aiohttp's protocol on the transport while a stream lasts: aiohttp
-    tells a handler that its client left only by cancelling it (``handler_cancellation``);
-    this hears ``connection_lost`` at once, with no task or timer."""
-
-    __slots__ = ("inner", "stream")
-
-    def __init__(self, inner: asyncio.Protocol, stream: _Stream) -> None:
-        self.inner = inner
-        self.stream = stream
-
-    def data_received(self, data: bytes) -> None:
-        self.inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
-        if isinstance(exc, TimeoutError) and not self.stream.stopping:
-            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
-            # reading, as our own timer was about to.
-            self.stream.timed_out = True
-            self.stream.stop()
-        else:
-            self.stream.client_left()
-
-
-class _Stream(EventStream):
-    """The engine's stream of one response: when it stops, a timed-out client is logged
-    and cut off, and a queue's stream that has to drain is run to its end."""
+class _Stream(StartedStream):
+    """The engine's stream of one response, which logs and resets a timed-out client."""
 
     __slots__ = ("response",)
     response: EventSourceResponse
 
-    def stop(self) -> None:
-        if self.stopping:
-            return
-        super().stop()
+    def send_timed_out(self) -> None:
         request = self.response._req
-        if self.timed_out and request is not None:
+        if request is not None:
             logger.warning(
                 "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
                 request.remote, self.options.send_timeout,
             )  # fmt: skip
             # A stalled client never drains the buffer, so a graceful close would hang.
-            # After the send that timed out has raised: a handler that aiohttp cancels for
-            # the abort must see SendTimeoutError, not CancelledError.
             if request.transport is not None:
                 asyncio.get_running_loop().call_soon(reset, request.transport)
-        if self.response._queue is not None and self.draining:
-            self.response._run_to_end()  # the farewell and the end of the body
 
 
-def _make_options(*values: Any) -> StreamOptions:
-    sep, ping, send_timeout, grace, farewell = values
+@functools.lru_cache(maxsize=64, typed=True)
+def _options(
+    sep: str, ping: float, send_timeout: float | None, grace: float, farewell: Any
+) -> StreamOptions:
+    """Responses made with the same options share them: less memory per idle stream."""
     return StreamOptions(sep=sep, ping=ping, send_timeout=send_timeout,
                          shutdown_grace_period=grace, farewell=farewell)  # fmt: skip
-
-
-# Responses made with the same options share them: less memory per idle stream.
-_shared_options = functools.lru_cache(maxsize=64, typed=True)(_make_options)
-
-
-async def _run(stream: _Stream) -> None:
-    """Run ``stream`` to its end. A send timeout was logged and the connection aborted."""
-    try:  # noqa: SIM105 (contextlib.suppress would be one more object per idle stream)
-        await stream.run(stream.response._write, end=stream.response._end_body)
-    except SendTimeoutError:
-        pass
 
 
 class EventSourceResponse(web.StreamResponse):
@@ -196,16 +133,14 @@ class EventSourceResponse(web.StreamResponse):
         sep = sep if sep is not None else self.DEFAULT_SEPARATOR
         options = (sep, ping_interval, send_timeout, shutdown_grace_period, farewell)
         try:
-            self.options = _shared_options(*options)
+            self.options = _options(*options)
         except TypeError:  # an unhashable farewell, or a bad option: raised again, by name
-            self.options = _make_options(*options)
+            self.options = _options.__wrapped__(*options)
         self._ping_interval = ping_interval
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
         self._stream: _Stream | None = None
-        self._ended: asyncio.Task[None] | None = None  # send() mode: run() to the end
-        self._watch: _DepartureWatch | None = None
-        self._user_timeout: tuple[socket.socket, int] | None = None  # to restore
+        self._watch: ClientWatch | None = None
         self._prepare_on_enter: web.BaseRequest | None = None  # from sse_response()
 
     @property
@@ -242,9 +177,10 @@ class EventSourceResponse(web.StreamResponse):
         """Send the headers; from now on :meth:`send` streams. Methods other than GET get
         405 unless ``allow_all_methods``. Preparing again changes nothing."""
         if not self.prepared:
-            self._queue = EventQueue()
-            stream = await self._begin(request, self._queue)
+            queue = EventQueue()
+            stream = await self._begin(request, queue)
             stream.start(self._write, end=self._end_body)
+            self._queue = queue
         return self._payload_writer
 
     async def stream(
@@ -255,7 +191,14 @@ class EventSourceResponse(web.StreamResponse):
         The iterable is closed in every case; only what it raised is raised."""
         if self.prepared:
             raise RuntimeError("stream() prepares the response itself: do not prepare it")
-        await _run(await self._begin(request, events))
+        await self._run(request, events)
+
+    async def _run(self, request: web.BaseRequest, events: Any) -> None:
+        stream = await self._begin(request, events)
+        try:  # noqa: SIM105 (contextlib.suppress would be one more object per idle stream)
+            await stream.run(self._write, end=self._end_body)
+        except SendTimeoutError:
+            pass  # logged, and the connection reset
 
     async def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
         if not self._allow_all_methods and request.method != "GET":
@@ -263,28 +206,15 @@ class EventSourceResponse(web.StreamResponse):
         # Connection: keep-alive is an HTTP/1.1 header; HTTP/1.0 responses end by closing.
         if request.version == HttpVersion11 and "Connection" not in self.headers:
             self.headers["Connection"] = "keep-alive"
-        transport = request.transport
-        self._set_user_timeout(transport)
         await super().prepare(request)
         config = getattr(request, "config_dict", None)  # a web.Request's app and parents
         # Without setup(app): the loop's current_shutdown() (drain_on_signals(), by hand).
         shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
         self._stream = stream = _Stream(source, options=self.options, shutdown=shutdown)
         stream.response = self
-        if transport is not None and not transport.is_closing():
-            inner = transport.get_protocol()
-            assert isinstance(inner, asyncio.Protocol)
-            self._watch = _DepartureWatch(inner, stream)
-            transport.set_protocol(self._watch)
-        else:
-            stream.client_left()
+        # aiohttp tells a handler that its client left only by cancelling it.
+        self._watch = ClientWatch.attach(request.transport, stream, self.options.send_timeout)
         return stream
-
-    def _run_to_end(self) -> asyncio.Task[None]:
-        if self._ended is None:
-            assert self._stream is not None
-            self._ended = asyncio.get_running_loop().create_task(_run(self._stream))
-        return self._ended
 
     @property
     def _write(self) -> Callable[[bytes], Awaitable[None]]:
@@ -307,15 +237,7 @@ class EventSourceResponse(web.StreamResponse):
     ) -> None:
         """Send one event (``retry`` in milliseconds); invalid fields raise ``ValueError``
         or ``TypeError`` and nothing is sent. Waits while the client is behind."""
-        try:
-            frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
-        except ValueError as exc:
-            field = str(exc).split(" ", 1)[0]
-            if field not in _PEER_WORDING:
-                raise
-            # What aiohttp-sse says, and the value.
-            value = id if field == "id" else event
-            raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
+        frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
         queue, stream = self._queue, self._stream
         if queue is None or queue.closed or stream is None:
             await self._put(frame)  # raises why not
@@ -358,15 +280,14 @@ class EventSourceResponse(web.StreamResponse):
             raise RuntimeError(
                 "Response is not started" if self._stream is None else "end the iterable instead"
             )
-        self._queue.close()
-        self._run_to_end()
+        self._queue.close()  # the stream runs itself to its end
 
     async def wait(self) -> None:
         """Wait until the stream has ended (stopped, client gone, shut down or timed
         out); cancelling the caller cancels the wait, not the stream."""
-        if self._queue is None:
+        if self._queue is None or self._stream is None:
             raise RuntimeError("Response is not started")
-        await asyncio.shield(self._run_to_end())
+        await asyncio.shield(self._stream.run_to_end())
 
     async def __aenter__(self: Response) -> Response:
         request, self._prepare_on_enter = self._prepare_on_enter, None
@@ -394,36 +315,16 @@ class EventSourceResponse(web.StreamResponse):
         return isinstance(exc, SendTimeoutError) and stream.timed_out
 
     async def write_eof(self, data: bytes = b"") -> None:
-        if self._queue is not None:  # send() mode: what was sent is written first
+        if self._queue is not None and self._stream is not None:  # send(): its events first
             self._queue.close()
-            await asyncio.wait([self._run_to_end()])
+            await asyncio.wait([self._stream.run_to_end()])
         await super().write_eof(data)
         self._release()
 
-    # ------------------------------------------------------------ the transport
-
-    def _set_user_timeout(self, transport: asyncio.BaseTransport | None) -> None:
-        """As aiohttp-sse does, have the kernel drop the connection when sent data stays
-        unacknowledged for ``send_timeout``: a vanished peer is noticed even when no
-        write blocks."""
-        timeout = self.options.send_timeout
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if timeout is None or _TCP_USER_TIMEOUT is None or sock is None:
-            return
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            self._user_timeout = sock, sock.getsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT)
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, int(timeout * 1000))
-
     def _release(self) -> None:
-        """The body has ended and the connection may serve another request (keep-alive):
-        give it back to aiohttp's protocol, with its own TCP_USER_TIMEOUT."""
         watch, self._watch = self._watch, None
-        transport = self._req.transport if self._req is not None else None
-        if watch is not None and transport is not None and transport.get_protocol() is watch:
-            transport.set_protocol(watch.inner)
-        saved, self._user_timeout = self._user_timeout, None
-        if saved is not None and _TCP_USER_TIMEOUT is not None and saved[0].fileno() >= 0:
-            saved[0].setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, saved[1])
+        if watch is not None and self._req is not None:
+            watch.release(self._req.transport)  # keep-alive: the connection serves on
 
 
 @overload
@@ -468,7 +369,7 @@ async def stream(
         return await stream(request, generate())
     """
     response = _response(response_cls, options)
-    await _run(await response._begin(request, events))  # one frame fewer per open stream
+    await response._run(request, events)
     return response
 
 

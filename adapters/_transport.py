@@ -42,9 +42,12 @@ class ClientWatch(asyncio.Protocol):
     is noticed even when no write blocks. Everything else goes to the server's protocol.
     """
 
-    __slots__ = ("inner", "saved_user_timeout", "stream")
+    __slots__ = ("inner", "saved_user_timeout", "stream", "transport")
 
-    def __init__(self, inner: asyncio.Protocol, stream: _Stream) -> None:
+    def __init__(
+        self, transport: asyncio.BaseTransport, inner: asyncio.Protocol, stream: _Stream
+    ) -> None:
+        self.transport = transport
         self.inner = inner
         self.stream = stream
         self.saved_user_timeout: int | None = None  # the socket's own, to restore
@@ -59,7 +62,7 @@ class ClientWatch(asyncio.Protocol):
             return None
         inner = transport.get_protocol()
         assert isinstance(inner, asyncio.Protocol)
-        watch = cls(inner, stream)
+        watch = cls(transport, inner, stream)
         sock = transport.get_extra_info("socket")
         tcp = sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6)
         if send_timeout is not None and _TCP_USER_TIMEOUT is not None and tcp:
@@ -68,11 +71,10 @@ class ClientWatch(asyncio.Protocol):
         transport.set_protocol(watch)
         return watch
 
-    def release(self, transport: asyncio.BaseTransport | None) -> None:
+    def release(self) -> None:
         """The stream has ended and the connection may serve another request
         (keep-alive): give it back to the server's protocol, with its own timeout."""
-        if transport is None:
-            return
+        transport = self.transport
         if transport.get_protocol() is self:
             transport.set_protocol(self.inner)
         saved, self.saved_user_timeout = self.saved_user_timeout, None

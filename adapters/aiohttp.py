@@ -323,8 +323,8 @@ class EventSourceResponse(web.StreamResponse):
 
     def _release(self) -> None:
         watch, self._watch = self._watch, None
-        if watch is not None and self._req is not None:
-            watch.release(self._req.transport)  # keep-alive: the connection serves on
+        if watch is not None:
+            watch.release()  # keep-alive: the connection serves on
 
 
 @overload

@@ -29,7 +29,7 @@ from typing import Any, TypeVar, overload
 
 from sse_fast._extras import install_hint
 from sse_fast._framing import ServerSentEvent, encode
-from sse_fast.adapters._transport import ClientWatch, reset
+from sse_fast.adapters._transport import ClientWatch
 from sse_fast.stream import EventQueue, SendTimeoutError, Shutdown, StartedStream, StreamOptions
 
 with install_hint("aiohttp", "sse_fast.adapters.aiohttp"):
@@ -65,22 +65,10 @@ def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
     return shutdown
 
 
-class _Stream(StartedStream):
-    """The engine's stream of one response, which logs and resets a timed-out client."""
+class _Stream(ClientWatch, StartedStream):
+    """The engine's stream of one response, which watches its client's transport."""
 
-    __slots__ = ("response",)
-    response: EventSourceResponse
-
-    def send_timed_out(self) -> None:
-        request = self.response._req
-        if request is not None:
-            logger.warning(
-                "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
-                request.remote, self.options.send_timeout,
-            )  # fmt: skip
-            # A stalled client never drains the buffer, so a graceful close would hang.
-            if request.transport is not None:
-                asyncio.get_running_loop().call_soon(reset, request.transport)
+    __slots__ = ClientWatch.SLOTS
 
 
 @functools.lru_cache(maxsize=64, typed=True)
@@ -140,7 +128,6 @@ class EventSourceResponse(web.StreamResponse):
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
         self._stream: _Stream | None = None
-        self._watch: ClientWatch | None = None
         self._prepare_on_enter: web.BaseRequest | None = None  # from sse_response()
 
     @property
@@ -211,9 +198,7 @@ class EventSourceResponse(web.StreamResponse):
         # Without setup(app): the loop's current_shutdown() (drain_on_signals(), by hand).
         shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
         self._stream = stream = _Stream(source, options=self.options, shutdown=shutdown)
-        stream.response = self
-        # aiohttp tells a handler that its client left only by cancelling it.
-        self._watch = ClientWatch.attach(request.transport, stream, self.options.send_timeout)
+        stream.watch(request.transport)  # aiohttp says so only by cancelling the handler
         return stream
 
     @property
@@ -322,9 +307,8 @@ class EventSourceResponse(web.StreamResponse):
         self._release()
 
     def _release(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.release()  # keep-alive: the connection serves on
+        if self._stream is not None:
+            self._stream.release()  # keep-alive: the connection serves on
 
 
 @overload

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sse_fast.adapters._transport import ClientWatch, reset
+from sse_fast.stream import StreamOptions
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", None)
@@ -38,10 +39,13 @@ class Server(asyncio.Protocol):
         self.lost.set()
 
 
-class Stream:
-    """What the watch tells: the stream's side of it."""
+class Stream(ClientWatch):
+    """A stream's side of the watch: records what it is told."""
 
-    def __init__(self) -> None:
+    __slots__ = (*ClientWatch.SLOTS, "left", "options", "stopping", "timed_out")
+
+    def __init__(self, send_timeout: float | None = 5) -> None:
+        self.options = StreamOptions(send_timeout=send_timeout)
         self.stopping = False
         self.timed_out = False
         self.left = 0
@@ -84,8 +88,8 @@ async def test_the_watch_sets_the_send_timeout_and_release_restores_the_sockets_
     assert transport is not None
     assert USER_TIMEOUT is not None
     transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, USER_TIMEOUT, 7000)
-    watch = ClientWatch.attach(transport, Stream(), 1.5)
-    assert watch is not None
+    watch = Stream(1.5)
+    watch.watch(transport)
     assert transport.get_protocol() is watch
     assert user_timeout(transport) == 1500
     watch.release()
@@ -99,8 +103,9 @@ async def test_no_send_timeout_leaves_the_socket_alone(
     protocol, _ = connection
     assert protocol.transport is not None
     before = user_timeout(protocol.transport) if USER_TIMEOUT is not None else None
-    watch = ClientWatch.attach(protocol.transport, Stream(), None)
-    assert watch is not None
+    watch = Stream(None)
+    watch.watch(protocol.transport)
+    assert protocol.transport.get_protocol() is watch
     assert watch.saved_user_timeout is None
     if USER_TIMEOUT is not None:
         assert user_timeout(protocol.transport) == before
@@ -112,7 +117,7 @@ async def test_the_server_still_hears_the_client_and_the_stream_hears_it_leave(
     protocol, client = connection
     assert protocol.transport is not None
     stream = Stream()
-    assert ClientWatch.attach(protocol.transport, stream, 5) is not None
+    stream.watch(protocol.transport)
     client.send(b"hello")
     while protocol.received != b"hello":
         await asyncio.sleep(0.001)
@@ -129,9 +134,8 @@ async def test_a_kernel_timeout_is_a_send_timeout(
     protocol, _ = connection
     assert protocol.transport is not None
     stream = Stream()
-    watch = ClientWatch.attach(protocol.transport, stream, 5)
-    assert watch is not None
-    watch.connection_lost(TimeoutError(110, "Connection timed out"))  # what ETIMEDOUT gives
+    stream.watch(protocol.transport)
+    stream.connection_lost(TimeoutError(110, "Connection timed out"))  # what ETIMEDOUT gives
     assert stream.timed_out
     assert stream.stopping
     assert stream.left == 0
@@ -144,8 +148,29 @@ async def test_a_connection_already_closing_is_a_departure(
     assert protocol.transport is not None
     protocol.transport.close()
     stream = Stream()
-    assert ClientWatch.attach(protocol.transport, stream, 5) is None
+    stream.watch(protocol.transport)
     assert stream.left == 1
+    assert protocol.transport.get_protocol() is protocol
+    stream.release()  # nothing to give back
+
+
+async def test_a_send_timeout_is_logged_once_and_the_connection_reset_on_the_next_turn(
+    connection: tuple[Server, socket.socket], caplog: pytest.LogCaptureFixture
+) -> None:
+    protocol, client = connection
+    assert protocol.transport is not None
+    stream = Stream(0.5)
+    stream.watch(protocol.transport)
+    stream.send_timed_out()
+    assert not protocol.transport.is_closing()  # the stalled send raises first
+    await asyncio.wait_for(protocol.lost.wait(), 5)
+    assert [r.getMessage() for r in caplog.records] == [
+        "sse_fast: client 127.0.0.1 read nothing for send_timeout=0.5 s: connection aborted"
+    ]
+    client.setblocking(True)
+    client.settimeout(5)
+    with pytest.raises(ConnectionResetError):
+        client.recv(1024)
 
 
 async def test_reset_aborts_with_a_reset_the_client_sees(

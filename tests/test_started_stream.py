@@ -31,6 +31,7 @@ class Ended(Transport):
 
 class Recording(StartedStream):
     __slots__ = ("timeouts",)
+    timeouts: int
 
     def send_timed_out(self) -> None:
         self.timeouts += 1

@@ -9,24 +9,23 @@
                 await asyncio.sleep(1)
         return resp
 
-    async def tokens(request):                  # or stream from an (async) iterable
+    async def tokens(request):      # or stream from an (async) iterable
         return await stream(request, generate_tokens())
 
-    setup(app)                                  # streams end cleanly on shutdown
+    setup(app)                      # streams end cleanly on shutdown
 
-aiohttp-sse's names, parameters and wire bytes, on the sse_fast engine: ``send()`` is a put
-into the stream's :class:`~sse_fast.EventQueue`. The README lists the differences.
+aiohttp-sse's names, parameters and wire bytes, on the sse_fast engine: ``send()`` writes
+through a :class:`~sse_fast.stream.StartedStream`. The README lists the differences.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
+from sse_fast._engine.writer import Send
 from sse_fast._extras import install_hint
 from sse_fast._framing import ServerSentEvent, encode
 from sse_fast.adapters._transport import ClientWatch
@@ -49,6 +48,11 @@ __all__ = [
 logger = logging.getLogger("sse_fast")
 Response = TypeVar("Response", bound="EventSourceResponse")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
+_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 
 
 def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
@@ -68,16 +72,11 @@ def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
 class _Stream(ClientWatch, StartedStream):
     """The engine's stream of one response, which watches its client's transport."""
 
-    __slots__ = ClientWatch.SLOTS
+    __slots__ = (*ClientWatch.SLOTS, "response")
+    response: EventSourceResponse
 
-
-@functools.lru_cache(maxsize=64, typed=True)
-def _options(
-    sep: str, ping: float, send_timeout: float | None, grace: float, farewell: Any
-) -> StreamOptions:
-    """Responses made with the same options share them: less memory per idle stream."""
-    return StreamOptions(sep=sep, ping=ping, send_timeout=send_timeout,
-                         shutdown_grace_period=grace, farewell=farewell)  # fmt: skip
+    def body_end(self) -> Send:
+        return self.response._end_body
 
 
 class EventSourceResponse(web.StreamResponse):
@@ -107,24 +106,19 @@ class EventSourceResponse(web.StreamResponse):
         shutdown_grace_period: float = 0.0,
         farewell: ServerSentEvent | bytes | None = None,
     ) -> None:
-        super().__init__(status=status, reason=reason)
-        self.headers["Content-Type"] = "text/event-stream"
-        self.headers["Cache-Control"] = "no-cache"
-        self.headers["X-Accel-Buffering"] = "no"
-        self.headers.update(headers or {})
+        super().__init__(status=status, reason=reason, headers=_HEADERS)
+        if headers:
+            self.headers.update(headers)
         if not isinstance(ping_interval, int | float) or isinstance(ping_interval, bool):
             raise TypeError(f"ping_interval must be a number of seconds: {ping_interval!r}")
         if not ping_interval >= 0:  # aiohttp-sse's words, and what sse_fast accepts
-            raise ValueError(
-                f"ping interval must be positive (or 0: no pings): ping_interval={ping_interval!r}"
-            )
-        sep = sep if sep is not None else self.DEFAULT_SEPARATOR
-        options = (sep, ping_interval, send_timeout, shutdown_grace_period, farewell)
-        try:
-            self.options = _options(*options)
-        except TypeError:  # an unhashable farewell, or a bad option: raised again, by name
-            self.options = _options.__wrapped__(*options)
-        self._ping_interval = ping_interval
+            raise ValueError("ping interval must be positive (or 0: no pings): "
+                             f"ping_interval={ping_interval!r}")  # fmt: skip
+        self.options = StreamOptions.shared(
+            sep=sep if sep is not None else self.DEFAULT_SEPARATOR, ping=ping_interval,
+            send_timeout=send_timeout, shutdown_grace_period=shutdown_grace_period,
+            farewell=farewell,
+        )  # fmt: skip
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
         self._stream: _Stream | None = None
@@ -133,7 +127,9 @@ class EventSourceResponse(web.StreamResponse):
     @property
     def ping_interval(self) -> float:
         """Seconds between two ``: ping`` comments (``0``: no pings)."""
-        return self._ping_interval
+        return self.options.ping or 0
+
+    _ping_interval = ping_interval  # aiohttp-sse's name, which its users read
 
     @property
     def last_event_id(self) -> str | None:
@@ -158,15 +154,13 @@ class EventSourceResponse(web.StreamResponse):
     def enable_compression(self, force: Any = None, strategy: Any = None) -> None:
         raise NotImplementedError("compression would hold events back; it is not supported")
 
-    # ------------------------------------------------------------ starting
-
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         """Send the headers; from now on :meth:`send` streams. Methods other than GET get
         405 unless ``allow_all_methods``. Preparing again changes nothing."""
         if not self.prepared:
             queue = EventQueue()
-            stream = await self._begin(request, queue)
-            stream.start(self._write, end=self._end_body)
+            stream, write = await self._begin(request, queue)
+            stream.start(write)  # and the end of the body: _Stream.body_end()
             self._queue = queue
         return self._payload_writer
 
@@ -178,16 +172,13 @@ class EventSourceResponse(web.StreamResponse):
         The iterable is closed in every case; only what it raised is raised."""
         if self.prepared:
             raise RuntimeError("stream() prepares the response itself: do not prepare it")
-        await self._run(request, events)
-
-    async def _run(self, request: web.BaseRequest, events: Any) -> None:
-        stream = await self._begin(request, events)
+        stream, write = await self._begin(request, events)
         try:  # noqa: SIM105 (contextlib.suppress would be one more object per idle stream)
-            await stream.run(self._write, end=self._end_body)
+            await stream.run(write, end=self._end_body)
         except SendTimeoutError:
             pass  # logged, and the connection reset
 
-    async def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
+    async def _begin(self, request: web.BaseRequest, source: Any) -> tuple[_Stream, Send]:
         if not self._allow_all_methods and request.method != "GET":
             raise web.HTTPMethodNotAllowed(request.method, ["GET"])
         # Connection: keep-alive is an HTTP/1.1 header; HTTP/1.0 responses end by closing.
@@ -198,27 +189,17 @@ class EventSourceResponse(web.StreamResponse):
         # Without setup(app): the loop's current_shutdown() (drain_on_signals(), by hand).
         shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
         self._stream = stream = _Stream(source, options=self.options, shutdown=shutdown)
+        stream.response = self
         stream.watch(request.transport)  # aiohttp says so only by cancelling the handler
-        return stream
-
-    @property
-    def _write(self) -> Callable[[bytes], Awaitable[None]]:
-        """aiohttp's writer, called by the engine with no call of ours in between."""
         assert self._payload_writer is not None
-        return self._payload_writer.write
+        return stream, self._payload_writer.write  # called by the engine with nothing between
 
     async def _end_body(self, data: bytes) -> None:
         await super().write_eof(data)
         self._release()
 
-    # ------------------------------------------------------------ sending
-
     async def send(
-        self,
-        data: str,
-        id: str | None = None,
-        event: str | None = None,
-        retry: int | None = None,
+        self, data: str, id: str | None = None, event: str | None = None, retry: int | None = None
     ) -> None:
         """Send one event (``retry`` in milliseconds); invalid fields raise ``ValueError``
         or ``TypeError`` and nothing is sent. Waits while the client is behind."""
@@ -243,21 +224,16 @@ class EventSourceResponse(web.StreamResponse):
             await self._put(bytes(data))
 
     async def _put(self, item: Any) -> None:
-        queue = self._queue
-        if queue is None:
-            raise RuntimeError(
-                "this response streams from an iterable: yield the event there"
-                if self._stream is not None
-                else "send() streams through the response once prepared: call prepare() first"
-            )
+        if self._queue is None:
+            not_yet = "send() streams through the response once prepared: call prepare() first"
+            iterable = "this response streams from an iterable: yield the event there"
+            raise RuntimeError(iterable if self._stream is not None else not_yet)
         try:
-            await queue.put(item)
+            await self._queue.put(item)
         except RuntimeError:  # put() on a closed queue
             raise ConnectionResetError(
                 "the stream has ended (stop_streaming() was called)"
             ) from None
-
-    # ------------------------------------------------------------ ending
 
     def stop_streaming(self) -> None:
         """End the stream once every event sent so far has been written."""
@@ -280,12 +256,7 @@ class EventSourceResponse(web.StreamResponse):
             await self.prepare(request)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         """Leaving normally ends the stream once what was sent is written; with an
         exception, stops it and lets it through, except this stream's own (logged)
         :class:`SendTimeoutError`."""
@@ -346,14 +317,11 @@ async def stream(
     response_cls: type[EventSourceResponse] = EventSourceResponse,
     **options: Any,
 ) -> EventSourceResponse:
-    """Stream ``events`` (see :meth:`EventSourceResponse.stream`) and return the response;
-    ``options`` are :class:`EventSourceResponse`'s.
-
-    async def handler(request):
-        return await stream(request, generate())
-    """
+    """Stream ``events`` (see :meth:`EventSourceResponse.stream`) and return the response:
+    ``return await stream(request, generate())``. ``options`` are
+    :class:`EventSourceResponse`'s."""
     response = _response(response_cls, options)
-    await response._run(request, events)
+    await response.stream(request, events)
     return response
 
 

@@ -204,13 +204,16 @@ class AsyncioRunner(Parts):
         if self.timer is not None:
             self.timer.cancel()
         self.timer_at = at
-        self.timer = None if math.isinf(at) else self.loop.call_at(at, self._on_timer)
+        # The runner is the timer's callback: no bound method per idle stream.
+        self.timer = None if math.isinf(at) else self.loop.call_at(at, self)
 
     def _on_timer(self) -> None:
         armed_for, self.timer_at, self.timer = self.timer_at, math.inf, None
         self.stream.on_clock(self.loop.time(), armed_for)
         if not self.stream.stopping:
             self.arm()
+
+    __call__ = _on_timer
 
     def send_started(self) -> None:
         clock = self.stream.clock

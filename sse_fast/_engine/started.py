@@ -16,6 +16,7 @@ from typing import Any
 
 from .outcome import Outcome, SendTimeoutError
 from .stream import EventStream
+from .writer import Send
 
 __all__ = ["StartedStream"]
 
@@ -47,10 +48,18 @@ class StartedStream(EventStream):
 
     async def _run_started(self) -> Outcome | None:
         assert self._send is not None
+        if self._end is None:
+            self._end = self.body_end()
         try:
             return await self.run(self._send, end=self._end)
         except SendTimeoutError:
             return None
+
+    def body_end(self) -> Send | None:
+        """The ``end`` of :meth:`run` when :meth:`start` was given none: asked for only as
+        the stream runs to its end, so an idle stream holds no callable for it. None by
+        default: the body is then left for the caller to end."""
+        return None
 
     def send_timed_out(self) -> None:
         """Called once, as the stream stops, when a send stalled for ``send_timeout``: the

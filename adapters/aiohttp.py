@@ -144,12 +144,10 @@ class EventSourceResponse(web.StreamResponse):
     def is_connected(self) -> bool:
         """Whether events can still be sent: False once the client left, the stream was
         stopped or timed out, or the server began shutting down."""
-        stream, queue = self._stream, self._queue
-        if stream is None or stream.stopping or stream.shutdown_begun:
+        stream, transport = self._stream, self._req.transport if self._req is not None else None
+        if stream is None or stream.stopping or stream.shutdown_begun or transport is None:
             return False
-        transport = self._req.transport if self._req is not None else None
-        closing = transport is None or transport.is_closing()  # gone, not yet reported
-        return not closing and (queue is None or not queue.closed)
+        return not transport.is_closing() and (self._queue is None or not self._queue.closed)
 
     def enable_compression(self, force: Any = None, strategy: Any = None) -> None:
         raise NotImplementedError("compression would hold events back; it is not supported")

@@ -56,7 +56,8 @@ class AsyncioRunner(Parts):
     def __init__(self, stream: EventStream, loop: asyncio.AbstractEventLoop) -> None:
         self.stream = stream
         self.loop = loop
-        self.tasks: list[asyncio.Task[None]] = []
+        # A tuple: an idle stream with no task of its own holds no list.
+        self.tasks: tuple[asyncio.Task[None], ...] = ()
         self.flusher: asyncio.Task[None] | None = None
         self.pump_task: asyncio.Task[object] | None = None
         self.started = False
@@ -77,7 +78,7 @@ class AsyncioRunner(Parts):
         self.started = True
         stream, loop = self.stream, self.loop
         if stream.background is not None:
-            self.tasks.append(loop.create_task(self.run_background(stream.background)))
+            self.tasks += (loop.create_task(self.run_background(stream.background)),)
         stream.clock.start(loop.time())
         if stream.shutdown_begun:
             self.begin_grace()
@@ -86,7 +87,7 @@ class AsyncioRunner(Parts):
     async def run(self, pump: Pump, wait_disconnect: WaitDisconnect | None) -> None:
         stream = self.stream
         if wait_disconnect is not None:
-            self.tasks.append(self.loop.create_task(self.watch(wait_disconnect)))
+            self.tasks += (self.loop.create_task(self.watch(wait_disconnect)),)
         self.start()
         # No cancel scope (an idle stream's largest part of the engine after its frames):
         # stop() cancels this task, and clears pump_task to say the cancellation is its.
@@ -103,7 +104,7 @@ class AsyncioRunner(Parts):
             self.pump_done = True
             stream.stop()
             if self.flusher is not None:
-                self.tasks.append(self.flusher)
+                self.tasks += (self.flusher,)
             pending = [task for task in self.tasks if not task.done()]
             if pending:  # every part has ended (the source's finally ran) before we go on
                 with anyio.CancelScope(shield=True):

@@ -74,6 +74,17 @@ async def connection() -> AsyncIterator[tuple[Server, socket.socket]]:
         await server.wait_closed()
 
 
+def watching(
+    connection: tuple[Server, socket.socket], send_timeout: float | None = 5
+) -> tuple[Server, socket.socket, Stream]:
+    """The connection's transport, watched by a new stream."""
+    protocol, client = connection
+    assert protocol.transport is not None
+    stream = Stream(send_timeout)
+    stream.watch(protocol.transport)
+    return protocol, client, stream
+
+
 def user_timeout(transport: asyncio.BaseTransport) -> int:
     assert USER_TIMEOUT is not None
     return int(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, USER_TIMEOUT))
@@ -114,10 +125,7 @@ async def test_no_send_timeout_leaves_the_socket_alone(
 async def test_the_server_still_hears_the_client_and_the_stream_hears_it_leave(
     connection: tuple[Server, socket.socket],
 ) -> None:
-    protocol, client = connection
-    assert protocol.transport is not None
-    stream = Stream()
-    stream.watch(protocol.transport)
+    protocol, client, stream = watching(connection)
     client.send(b"hello")
     while protocol.received != b"hello":
         await asyncio.sleep(0.001)
@@ -131,10 +139,7 @@ async def test_the_server_still_hears_the_client_and_the_stream_hears_it_leave(
 async def test_a_kernel_timeout_is_a_send_timeout(
     connection: tuple[Server, socket.socket],
 ) -> None:
-    protocol, _ = connection
-    assert protocol.transport is not None
-    stream = Stream()
-    stream.watch(protocol.transport)
+    _, _, stream = watching(connection)
     stream.connection_lost(TimeoutError(110, "Connection timed out"))  # what ETIMEDOUT gives
     assert stream.timed_out
     assert stream.stopping
@@ -157,10 +162,8 @@ async def test_a_connection_already_closing_is_a_departure(
 async def test_a_send_timeout_is_logged_once_and_the_connection_reset_on_the_next_turn(
     connection: tuple[Server, socket.socket], caplog: pytest.LogCaptureFixture
 ) -> None:
-    protocol, client = connection
+    protocol, client, stream = watching(connection, 0.5)
     assert protocol.transport is not None
-    stream = Stream(0.5)
-    stream.watch(protocol.transport)
     stream.send_timed_out()
     assert not protocol.transport.is_closing()  # the stalled send raises first
     await asyncio.wait_for(protocol.lost.wait(), 5)

@@ -9,35 +9,27 @@
                 await asyncio.sleep(1)
         return resp
 
-    async def tokens(request):                  # or stream from an (async) iterable
+    async def tokens(request):      # or stream from an (async) iterable
         return await stream(request, generate_tokens())
 
-    setup(app)                                  # streams end cleanly on shutdown
+    setup(app)                      # streams end cleanly on shutdown
 
-aiohttp-sse's names, parameters and wire bytes, on the sse_fast engine: ``send()`` is a put
-into the stream's :class:`~sse_fast.EventQueue`. The README lists the differences.
+aiohttp-sse's names, parameters and wire bytes, on the sse_fast engine: ``send()`` writes
+through a :class:`~sse_fast.stream.StartedStream`. The README lists the differences.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import socket
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
+from sse_fast._engine.writer import Send
 from sse_fast._extras import install_hint
 from sse_fast._framing import ServerSentEvent, encode
-from sse_fast.adapters._transport import reset
-from sse_fast.stream import (
-    EventQueue,
-    EventStream,
-    SendTimeoutError,
-    Shutdown,
-    StreamOptions,
-)
+from sse_fast.adapters._transport import ClientWatch
+from sse_fast.stream import EventQueue, SendTimeoutError, Shutdown, StartedStream, StreamOptions
 
 with install_hint("aiohttp", "sse_fast.adapters.aiohttp"):
     from aiohttp import web
@@ -54,13 +46,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger("sse_fast")
-_PEER_WORDING = {
-    "id": "id must not contain line separators or null characters",
-    "event": "event must not contain line separators",
-}
 Response = TypeVar("Response", bound="EventSourceResponse")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
-_TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
+_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 
 
 def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
@@ -77,82 +69,14 @@ def setup(app: web.Application, shutdown: Shutdown | None = None) -> Shutdown:
     return shutdown
 
 
-class _DepartureWatch(asyncio.Protocol):
-    """Stands in for aiohttp's protocol on the transport while a stream lasts: aiohttp
-    tells a handler that its client left only by cancelling it (``handler_cancellation``);
-    this hears ``connection_lost`` at once, with no task or timer."""
+class _Stream(ClientWatch, StartedStream):
+    """The engine's stream of one response, which watches its client's transport."""
 
-    __slots__ = ("inner", "stream")
-
-    def __init__(self, inner: asyncio.Protocol, stream: _Stream) -> None:
-        self.inner = inner
-        self.stream = stream
-
-    def data_received(self, data: bytes) -> None:
-        self.inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
-        if isinstance(exc, TimeoutError) and not self.stream.stopping:
-            # ETIMEDOUT: TCP_USER_TIMEOUT (our send_timeout) dropped a client that stopped
-            # reading, as our own timer was about to.
-            self.stream.timed_out = True
-            self.stream.stop()
-        else:
-            self.stream.client_left()
-
-
-class _Stream(EventStream):
-    """The engine's stream of one response: when it stops, a timed-out client is logged
-    and cut off, and a queue's stream that has to drain is run to its end."""
-
-    __slots__ = ("response",)
+    __slots__ = (*ClientWatch.SLOTS, "response")
     response: EventSourceResponse
 
-    def stop(self) -> None:
-        if self.stopping:
-            return
-        super().stop()
-        request = self.response._req
-        if self.timed_out and request is not None:
-            logger.warning(
-                "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
-                request.remote, self.options.send_timeout,
-            )  # fmt: skip
-            # A stalled client never drains the buffer, so a graceful close would hang.
-            # After the send that timed out has raised: a handler that aiohttp cancels for
-            # the abort must see SendTimeoutError, not CancelledError.
-            if request.transport is not None:
-                asyncio.get_running_loop().call_soon(reset, request.transport)
-        if self.response._queue is not None and self.draining:
-            self.response._run_to_end()  # the farewell and the end of the body
-
-
-def _make_options(*values: Any) -> StreamOptions:
-    sep, ping, send_timeout, grace, farewell = values
-    return StreamOptions(sep=sep, ping=ping, send_timeout=send_timeout,
-                         shutdown_grace_period=grace, farewell=farewell)  # fmt: skip
-
-
-# Responses made with the same options share them: less memory per idle stream.
-_shared_options = functools.lru_cache(maxsize=64, typed=True)(_make_options)
-
-
-async def _run(stream: _Stream) -> None:
-    """Run ``stream`` to its end. A send timeout was logged and the connection aborted."""
-    try:  # noqa: SIM105 (contextlib.suppress would be one more object per idle stream)
-        await stream.run(stream.response._write, end=stream.response._end_body)
-    except SendTimeoutError:
-        pass
+    def body_end(self) -> Send:
+        return self.response._end_body
 
 
 class EventSourceResponse(web.StreamResponse):
@@ -182,36 +106,30 @@ class EventSourceResponse(web.StreamResponse):
         shutdown_grace_period: float = 0.0,
         farewell: ServerSentEvent | bytes | None = None,
     ) -> None:
-        super().__init__(status=status, reason=reason)
-        self.headers["Content-Type"] = "text/event-stream"
-        self.headers["Cache-Control"] = "no-cache"
-        self.headers["X-Accel-Buffering"] = "no"
-        self.headers.update(headers or {})
+        super().__init__(status=status, reason=reason, headers=_HEADERS)
+        if headers:
+            self.headers.update(headers)
         if not isinstance(ping_interval, int | float) or isinstance(ping_interval, bool):
             raise TypeError(f"ping_interval must be a number of seconds: {ping_interval!r}")
         if not ping_interval >= 0:  # aiohttp-sse's words, and what sse_fast accepts
-            raise ValueError(
-                f"ping interval must be positive (or 0: no pings): ping_interval={ping_interval!r}"
-            )
-        sep = sep if sep is not None else self.DEFAULT_SEPARATOR
-        options = (sep, ping_interval, send_timeout, shutdown_grace_period, farewell)
-        try:
-            self.options = _shared_options(*options)
-        except TypeError:  # an unhashable farewell, or a bad option: raised again, by name
-            self.options = _make_options(*options)
-        self._ping_interval = ping_interval
+            raise ValueError("ping interval must be positive (or 0: no pings): "
+                             f"ping_interval={ping_interval!r}")  # fmt: skip
+        self.options = StreamOptions.shared(
+            sep=sep if sep is not None else self.DEFAULT_SEPARATOR, ping=ping_interval,
+            send_timeout=send_timeout, shutdown_grace_period=shutdown_grace_period,
+            farewell=farewell,
+        )  # fmt: skip
         self._allow_all_methods = allow_all_methods
         self._queue: EventQueue | None = None  # send() mode
         self._stream: _Stream | None = None
-        self._ended: asyncio.Task[None] | None = None  # send() mode: run() to the end
-        self._watch: _DepartureWatch | None = None
-        self._user_timeout: tuple[socket.socket, int] | None = None  # to restore
         self._prepare_on_enter: web.BaseRequest | None = None  # from sse_response()
 
     @property
     def ping_interval(self) -> float:
         """Seconds between two ``: ping`` comments (``0``: no pings)."""
-        return self._ping_interval
+        return self.options.ping or 0
+
+    _ping_interval = ping_interval  # aiohttp-sse's name, which its users read
 
     @property
     def last_event_id(self) -> str | None:
@@ -226,25 +144,22 @@ class EventSourceResponse(web.StreamResponse):
     def is_connected(self) -> bool:
         """Whether events can still be sent: False once the client left, the stream was
         stopped or timed out, or the server began shutting down."""
-        stream, queue = self._stream, self._queue
-        if stream is None or stream.stopping or stream.shutdown_begun:
+        stream, transport = self._stream, self._req.transport if self._req is not None else None
+        if stream is None or stream.stopping or stream.shutdown_begun or transport is None:
             return False
-        transport = self._req.transport if self._req is not None else None
-        closing = transport is None or transport.is_closing()  # gone, not yet reported
-        return not closing and (queue is None or not queue.closed)
+        return not transport.is_closing() and (self._queue is None or not self._queue.closed)
 
     def enable_compression(self, force: Any = None, strategy: Any = None) -> None:
         raise NotImplementedError("compression would hold events back; it is not supported")
-
-    # ------------------------------------------------------------ starting
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         """Send the headers; from now on :meth:`send` streams. Methods other than GET get
         405 unless ``allow_all_methods``. Preparing again changes nothing."""
         if not self.prepared:
-            self._queue = EventQueue()
-            stream = await self._begin(request, self._queue)
-            stream.start(self._write, end=self._end_body)
+            queue = EventQueue()
+            stream, write = await self._begin(request, queue)
+            stream.start(write)  # and the end of the body: _Stream.body_end()
+            self._queue = queue
         return self._payload_writer
 
     async def stream(
@@ -255,67 +170,38 @@ class EventSourceResponse(web.StreamResponse):
         The iterable is closed in every case; only what it raised is raised."""
         if self.prepared:
             raise RuntimeError("stream() prepares the response itself: do not prepare it")
-        await _run(await self._begin(request, events))
+        stream, write = await self._begin(request, events)
+        try:  # noqa: SIM105 (contextlib.suppress would be one more object per idle stream)
+            await stream.run(write, end=self._end_body)
+        except SendTimeoutError:
+            pass  # logged, and the connection reset
 
-    async def _begin(self, request: web.BaseRequest, source: Any) -> _Stream:
+    async def _begin(self, request: web.BaseRequest, source: Any) -> tuple[_Stream, Send]:
         if not self._allow_all_methods and request.method != "GET":
             raise web.HTTPMethodNotAllowed(request.method, ["GET"])
         # Connection: keep-alive is an HTTP/1.1 header; HTTP/1.0 responses end by closing.
         if request.version == HttpVersion11 and "Connection" not in self.headers:
             self.headers["Connection"] = "keep-alive"
-        transport = request.transport
-        self._set_user_timeout(transport)
         await super().prepare(request)
         config = getattr(request, "config_dict", None)  # a web.Request's app and parents
         # Without setup(app): the loop's current_shutdown() (drain_on_signals(), by hand).
         shutdown = config.get(SHUTDOWN_KEY) if config is not None else None
         self._stream = stream = _Stream(source, options=self.options, shutdown=shutdown)
         stream.response = self
-        if transport is not None and not transport.is_closing():
-            inner = transport.get_protocol()
-            assert isinstance(inner, asyncio.Protocol)
-            self._watch = _DepartureWatch(inner, stream)
-            transport.set_protocol(self._watch)
-        else:
-            stream.client_left()
-        return stream
-
-    def _run_to_end(self) -> asyncio.Task[None]:
-        if self._ended is None:
-            assert self._stream is not None
-            self._ended = asyncio.get_running_loop().create_task(_run(self._stream))
-        return self._ended
-
-    @property
-    def _write(self) -> Callable[[bytes], Awaitable[None]]:
-        """aiohttp's writer, called by the engine with no call of ours in between."""
+        stream.watch(request.transport)  # aiohttp says so only by cancelling the handler
         assert self._payload_writer is not None
-        return self._payload_writer.write
+        return stream, self._payload_writer.write  # called by the engine with nothing between
 
     async def _end_body(self, data: bytes) -> None:
         await super().write_eof(data)
         self._release()
 
-    # ------------------------------------------------------------ sending
-
     async def send(
-        self,
-        data: str,
-        id: str | None = None,
-        event: str | None = None,
-        retry: int | None = None,
+        self, data: str, id: str | None = None, event: str | None = None, retry: int | None = None
     ) -> None:
         """Send one event (``retry`` in milliseconds); invalid fields raise ``ValueError``
         or ``TypeError`` and nothing is sent. Waits while the client is behind."""
-        try:
-            frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
-        except ValueError as exc:
-            field = str(exc).split(" ", 1)[0]
-            if field not in _PEER_WORDING:
-                raise
-            # What aiohttp-sse says, and the value.
-            value = id if field == "id" else event
-            raise ValueError(f"{_PEER_WORDING[field]}: {value!r}") from None
+        frame = encode(data, id=id, event=event, retry=retry, sep=self.options.sep)
         queue, stream = self._queue, self._stream
         if queue is None or queue.closed or stream is None:
             await self._put(frame)  # raises why not
@@ -336,21 +222,16 @@ class EventSourceResponse(web.StreamResponse):
             await self._put(bytes(data))
 
     async def _put(self, item: Any) -> None:
-        queue = self._queue
-        if queue is None:
-            raise RuntimeError(
-                "this response streams from an iterable: yield the event there"
-                if self._stream is not None
-                else "send() streams through the response once prepared: call prepare() first"
-            )
+        if self._queue is None:
+            not_yet = "send() streams through the response once prepared: call prepare() first"
+            iterable = "this response streams from an iterable: yield the event there"
+            raise RuntimeError(iterable if self._stream is not None else not_yet)
         try:
-            await queue.put(item)
+            await self._queue.put(item)
         except RuntimeError:  # put() on a closed queue
             raise ConnectionResetError(
                 "the stream has ended (stop_streaming() was called)"
             ) from None
-
-    # ------------------------------------------------------------ ending
 
     def stop_streaming(self) -> None:
         """End the stream once every event sent so far has been written."""
@@ -358,15 +239,14 @@ class EventSourceResponse(web.StreamResponse):
             raise RuntimeError(
                 "Response is not started" if self._stream is None else "end the iterable instead"
             )
-        self._queue.close()
-        self._run_to_end()
+        self._queue.close()  # the stream runs itself to its end
 
     async def wait(self) -> None:
         """Wait until the stream has ended (stopped, client gone, shut down or timed
         out); cancelling the caller cancels the wait, not the stream."""
-        if self._queue is None:
+        if self._queue is None or self._stream is None:
             raise RuntimeError("Response is not started")
-        await asyncio.shield(self._run_to_end())
+        await asyncio.shield(self._stream.run_to_end())
 
     async def __aenter__(self: Response) -> Response:
         request, self._prepare_on_enter = self._prepare_on_enter, None
@@ -374,12 +254,7 @@ class EventSourceResponse(web.StreamResponse):
             await self.prepare(request)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         """Leaving normally ends the stream once what was sent is written; with an
         exception, stops it and lets it through, except this stream's own (logged)
         :class:`SendTimeoutError`."""
@@ -394,36 +269,15 @@ class EventSourceResponse(web.StreamResponse):
         return isinstance(exc, SendTimeoutError) and stream.timed_out
 
     async def write_eof(self, data: bytes = b"") -> None:
-        if self._queue is not None:  # send() mode: what was sent is written first
+        if self._queue is not None and self._stream is not None:  # send(): its events first
             self._queue.close()
-            await asyncio.wait([self._run_to_end()])
+            await asyncio.wait([self._stream.run_to_end()])
         await super().write_eof(data)
         self._release()
 
-    # ------------------------------------------------------------ the transport
-
-    def _set_user_timeout(self, transport: asyncio.BaseTransport | None) -> None:
-        """As aiohttp-sse does, have the kernel drop the connection when sent data stays
-        unacknowledged for ``send_timeout``: a vanished peer is noticed even when no
-        write blocks."""
-        timeout = self.options.send_timeout
-        sock = transport.get_extra_info("socket") if transport is not None else None
-        if timeout is None or _TCP_USER_TIMEOUT is None or sock is None:
-            return
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            self._user_timeout = sock, sock.getsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT)
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, int(timeout * 1000))
-
     def _release(self) -> None:
-        """The body has ended and the connection may serve another request (keep-alive):
-        give it back to aiohttp's protocol, with its own TCP_USER_TIMEOUT."""
-        watch, self._watch = self._watch, None
-        transport = self._req.transport if self._req is not None else None
-        if watch is not None and transport is not None and transport.get_protocol() is watch:
-            transport.set_protocol(watch.inner)
-        saved, self._user_timeout = self._user_timeout, None
-        if saved is not None and _TCP_USER_TIMEOUT is not None and saved[0].fileno() >= 0:
-            saved[0].setsockopt(socket.IPPROTO_TCP, _TCP_USER_TIMEOUT, saved[1])
+        if self._stream is not None:
+            self._stream.release()  # keep-alive: the connection serves on
 
 
 @overload
@@ -461,14 +315,11 @@ async def stream(
     response_cls: type[EventSourceResponse] = EventSourceResponse,
     **options: Any,
 ) -> EventSourceResponse:
-    """Stream ``events`` (see :meth:`EventSourceResponse.stream`) and return the response;
-    ``options`` are :class:`EventSourceResponse`'s.
-
-    async def handler(request):
-        return await stream(request, generate())
-    """
+    """Stream ``events`` (see :meth:`EventSourceResponse.stream`) and return the response:
+    ``return await stream(request, generate())``. ``options`` are
+    :class:`EventSourceResponse`'s."""
     response = _response(response_cls, options)
-    await _run(await response._begin(request, events))  # one frame fewer per open stream
+    await response.stream(request, events)
     return response
 
 

@@ -38,20 +38,24 @@ def aiohttp_server() -> contextlib.AbstractContextManager[tuple[int, int]]:
 def main() -> None:
     args = benchmark_arguments(__doc__)
 
-    rates = throughput(aiohttp_server, CONTENDERS, SHAPES, args.events, args.repeat)
-    print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "
-          f"(aiohttp {version('aiohttp')}, aiohttp-sse {version('aiohttp-sse')}; "
-          "one raw-socket client)\n")  # fmt: skip
-    print("| events | " + " | ".join(CONTENDERS) + " | send() vs aiohttp-sse | vs bare "
-          "| stream() vs aiohttp-sse | vs bare |")  # fmt: skip
-    print("|---" * (len(CONTENDERS) + 5) + "|")
-    for shape, label in SHAPES.items():
-        row = [f"{rates[c, shape]:,.0f}" for c in CONTENDERS]
-        peer, ceiling = rates["aiohttp-sse", shape], rates["bare", shape]
-        ratios = []
-        for ours in ("sse_fast-send", "sse_fast-stream"):
-            ratios += [f"{rates[ours, shape] / peer:.2f}x", f"{rates[ours, shape] / ceiling:.2f}x"]
-        print(f"| {label} | " + " | ".join(row + ratios) + " |")
+    if not args.memory_only:
+        rates = throughput(aiohttp_server, CONTENDERS, SHAPES, args.events, args.repeat)
+        print(f"Events per second, median of {args.repeat} runs of {args.events:,} W1 events "
+              f"(aiohttp {version('aiohttp')}, aiohttp-sse {version('aiohttp-sse')}; "
+              "one raw-socket client)\n")  # fmt: skip
+        print("| events | " + " | ".join(CONTENDERS) + " | send() vs aiohttp-sse | vs bare "
+              "| stream() vs aiohttp-sse | vs bare |")  # fmt: skip
+        print("|---" * (len(CONTENDERS) + 5) + "|")
+        for shape, label in SHAPES.items():
+            row = [f"{rates[c, shape]:,.0f}" for c in CONTENDERS]
+            peer, ceiling = rates["aiohttp-sse", shape], rates["bare", shape]
+            ratios = []
+            for ours in ("sse_fast-send", "sse_fast-stream"):
+                ratios += [
+                    f"{rates[ours, shape] / peer:.2f}x",
+                    f"{rates[ours, shape] / ceiling:.2f}x",
+                ]
+            print(f"| {label} | " + " | ".join(row + ratios) + " |")
 
     if args.idle:
         print(f"\nServer memory per idle connection ({args.idle:,} open streams, RSS growth)\n")

@@ -32,12 +32,15 @@ def wrong_type(field: str, expected: str, value: object) -> TypeError:
     return TypeError(f"{field} must be {expected}, not {type(value).__name__}")
 
 
+# The words are aiohttp-sse's (apps match on them), then which characters, then the value.
 def line_break(field: str, value: str) -> ValueError:
-    return ValueError(f"{field} must not contain CR or LF: {_show(value)}")
+    return ValueError(f"{field} must not contain line separators (CR or LF): {_show(value)}")
 
 
 def id_break(value: str) -> ValueError:
-    return ValueError(f"id must not contain CR, LF or NUL: {_show(value)}")
+    return ValueError(
+        f"id must not contain line separators or null characters (CR, LF or NUL): {_show(value)}"
+    )
 
 
 def bad_sep(sep: object) -> ValueError | TypeError:

@@ -369,12 +369,15 @@ async def test_send_event_takes_sse_fast_events_and_comments() -> None:
     assert body == b"id: 1\ndata: a\nretry: 10\n\n: note\n\ndata: raw\n\n"
 
 
+NO_LINE_OR_NUL = "id must not contain line separators or null characters"
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"id": "a\nb"}, "id must not contain line separators or null characters: 'a\\nb'"),
-        ({"id": "a\x00"}, "id must not contain line separators or null characters: 'a\\x00'"),
-        ({"event": "a\rb"}, "event must not contain line separators: 'a\\rb'"),
+        ({"id": "a\nb"}, f"{NO_LINE_OR_NUL} (CR, LF or NUL): 'a\\nb'"),
+        ({"id": "a\x00"}, f"{NO_LINE_OR_NUL} (CR, LF or NUL): 'a\\x00'"),
+        ({"event": "a\rb"}, "event must not contain line separators (CR or LF): 'a\\rb'"),
     ],
 )
 async def test_bad_fields_are_refused_in_aiohttp_sse_s_words_with_the_value(

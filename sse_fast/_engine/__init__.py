@@ -6,5 +6,6 @@ pulling a source into the batch. writer: the batch to the transport, and the end
 the body. stopping: what ends a stream early, and stopping its parts. clock: the
 deadline arithmetic. threads: sync sources in worker threads. shutdown: draining.
 runners (asyncio) and anyio_runner (trio): the per-backend tasks and timer. stream:
-EventStream, which ties them together.
+EventStream, which ties them together. started: StartedStream, a started EventQueue
+stream that runs itself to its end.
 """

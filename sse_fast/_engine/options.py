@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -134,6 +135,16 @@ class StreamOptions:
             raise TypeError(f"logger must be a logging.Logger, not {type(logger).__name__}")
         self.logger = logger if logger is not None else _LOGGER
 
+    @classmethod
+    def shared(cls, **values: Any) -> StreamOptions:
+        """``StreamOptions(**values)``, the same object for the same values: the responses
+        an app builds alike share one (less memory per stream) and check it once. Values
+        that cannot be hashed get options of their own."""
+        try:
+            return _shared(tuple((name, type(value), value) for name, value in values.items()))
+        except TypeError:  # unhashable, or a bad value: raised again, by name
+            return cls(**values)
+
     def make_ping(self) -> bytes:
         """The bytes of one ping."""
         if self.ping_message_factory is None:
@@ -142,3 +153,9 @@ class StreamOptions:
         if isinstance(ping, bytes):
             return ping
         return ping.encode(self.sep)
+
+
+@functools.lru_cache(maxsize=128)
+def _shared(values: tuple[tuple[str, type, Any], ...]) -> StreamOptions:
+    # The types are part of the key: 1 and True are equal, but only 1 is a valid timeout.
+    return StreamOptions(**{name: value for name, _, value in values})

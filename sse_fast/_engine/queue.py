@@ -38,7 +38,9 @@ class EventQueue:
     :class:`ConnectionResetError`, or :class:`~sse_fast.stream.SendTimeoutError`.
     """
 
-    __slots__ = ("_closed", "_consumer", "_ended", "_got", "_maxsize", "_pending", "_room")
+    # Thousands are idle at once: five slots. One waiter slot serves readers waiting for
+    # an item and writers waiting for room: the queue is never empty and full at once.
+    __slots__ = ("_consumer", "_end", "_maxsize", "_pending", "_waiter")
 
     def __init__(self, maxsize: int = MAX_EVENTS) -> None:
         if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 1:
@@ -46,10 +48,9 @@ class EventQueue:
         self._maxsize = maxsize
         self._pending: deque[Any] | None = None  # made when needed: most queues are attached
         self._consumer: _Consumer | None = None
-        self._closed = False
-        self._ended: BaseException | None = None
-        self._got: anyio.Event | None = None  # a reader waits for an item
-        self._room: anyio.Event | None = None  # a writer waits for room
+        # None: open; True: closed; an exception: the stream ended (what put raises).
+        self._end: BaseException | bool | None = None
+        self._waiter: anyio.Event | None = None  # readers wait for an item, or writers for room
 
     @property
     def maxsize(self) -> int:
@@ -58,23 +59,24 @@ class EventQueue:
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called or the consuming stream has ended."""
-        return self._closed
+        return self._end is not None
 
     def _check_open(self) -> None:
-        if self._ended is not None:
-            raise type(self._ended)(*self._ended.args)
-        if self._closed:
+        end = self._end
+        if isinstance(end, BaseException):
+            raise type(end)(*end.args)
+        if end is not None:
             raise RuntimeError("put() on a closed EventQueue")
 
     async def put(self, item: Any) -> None:
         """Add ``item``; when the stream's writer is idle, write it before returning."""
         consumer = self._consumer
-        if consumer is not None and not self._closed:  # the usual put, with no more calls
+        if consumer is not None and self._end is None:  # the usual put, with no more calls
             await consumer.push(item)
             return
         self._check_open()
         while self._pending is not None and len(self._pending) >= self._maxsize:
-            self._room = room = self._room or anyio.Event()
+            self._waiter = room = self._waiter or anyio.Event()
             await room.wait()
             self._check_open()
             if self._consumer is not None:
@@ -99,24 +101,21 @@ class EventQueue:
         if self._pending is None:
             self._pending = deque()
         self._pending.append(item)
-        if self._got is not None:
-            self._got.set()
-            self._got = None
+        self._wake_all()
 
     def close(self) -> None:
         """No more items: the stream ends once what was put before is sent."""
-        if self._closed:
+        if self._end is not None:
             return
-        self._closed = True
+        self._end = True
         if self._consumer is not None:
             self._consumer.source_closed()
         self._wake_all()
 
     def _wake_all(self) -> None:
-        for event in (self._got, self._room):
-            if event is not None:
-                event.set()
-        self._got = self._room = None
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.set()
 
     # ---------------------------------------------------------- used by the engine
 
@@ -135,8 +134,7 @@ class EventQueue:
         copy). A stream refused because another one streams this queue leaves it alone."""
         if self._consumer is not None and self._consumer is not consumer:
             return
-        self._ended = error
-        self._closed = True
+        self._end = error
         self._wake_all()
 
     # ---------------------------------------------------------- iterated without a stream
@@ -146,13 +144,11 @@ class EventQueue:
 
     async def __anext__(self) -> Any:
         while not self._pending:
-            if self._closed:
+            if self._end is not None:
                 raise StopAsyncIteration
-            self._got = got = self._got or anyio.Event()
+            self._waiter = got = self._waiter or anyio.Event()
             await got.wait()
         assert self._pending is not None
         item = self._pending.popleft()
-        if self._room is not None:
-            self._room.set()
-            self._room = None
+        self._wake_all()  # a writer waiting for room
         return item

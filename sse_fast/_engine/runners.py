@@ -212,7 +212,8 @@ class AsyncioRunner(Parts, Listener):
             self.timer.cancel()
         self.timer_at = at
         if not math.isinf(at):
-            self.timer = self.loop.call_at(at, self._on_timer, context=self.context)
+            # The runner is the timer's callback: no bound method per idle stream.
+            self.timer = self.loop.call_at(at, self, context=self.context)
         else:
             self.timer = None
 
@@ -221,6 +222,8 @@ class AsyncioRunner(Parts, Listener):
         self.stream.on_clock(self.loop.time(), armed_for)
         if not self.stream.stopping:
             self.arm()
+
+    __call__ = _on_timer
 
     def send_started(self) -> None:
         clock = self.stream.clock

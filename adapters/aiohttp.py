@@ -21,7 +21,6 @@ through a :class:`~sse_fast.stream.StartedStream`. The README lists the differen
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -45,7 +44,6 @@ __all__ = [
     "stream",
 ]
 
-logger = logging.getLogger("sse_fast")
 Response = TypeVar("Response", bound="EventSourceResponse")
 SHUTDOWN_KEY = web.AppKey("sse_fast.shutdown", Shutdown)
 _HEADERS = {

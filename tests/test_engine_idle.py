@@ -82,6 +82,24 @@ async def test_an_idle_asyncio_stream_is_one_coroutine_and_a_task_on_receive() -
         assert await running is Outcome.DISCONNECTED
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_an_idle_stream_holds_no_finished_task_after_its_pings() -> None:
+    """Pings are written by a short-lived task: once it has written, the stream lets go
+    of it (and of its coroutine) instead of holding it until the next ping."""
+    transport, receiver = Transport(), Receiver()
+    stream = EventStream(one_then_idle(), ping=0.01, shutdown=Shutdown())
+    running = asyncio.ensure_future(stream.run(transport.send, receive=receiver.receive))
+    with anyio.fail_after(5):
+        while transport.writes.count(b": ping\n\n") < 2:
+            await anyio.sleep(0.001)
+    await asyncio.sleep(0)  # the ping's task has returned
+    runner: Any = stream.runner
+    assert runner.flusher is None or not runner.flusher.done()
+    receiver.left.set()
+    with anyio.fail_after(5):
+        assert await running is Outcome.DISCONNECTED
+
+
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

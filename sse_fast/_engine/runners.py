@@ -197,6 +197,10 @@ class AsyncioRunner(Parts, Listener):
             event.set_result(None)
 
     def writer_done(self) -> None:
+        flusher = self.flusher
+        # A finished flusher would be held, with its coroutine, until the next flush.
+        if flusher is not None and flusher is asyncio.current_task(self.loop):
+            self.flusher = None
         if self.writer_event is not None:
             self.room_made()
         if self.pump_wakeup is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 import struct
 from typing import TYPE_CHECKING
@@ -14,7 +13,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientWatch", "reset"]
 
-logger = logging.getLogger("sse_fast")
 
 _LINGER_NONE = struct.pack("ii", 1, 0)
 _TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
@@ -94,7 +92,7 @@ class ClientWatch(asyncio.Protocol):
         if transport is None:
             return
         peer = transport.get_extra_info("peername")
-        logger.warning(
+        self.options.logger.warning(
             "sse_fast: client %s read nothing for send_timeout=%s s: connection aborted",
             peer[0] if isinstance(peer, tuple) else peer, self.options.send_timeout,
         )  # fmt: skip

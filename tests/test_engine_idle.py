@@ -131,6 +131,46 @@ async def test_receive_is_read_past_other_messages_until_the_client_leaves() -> 
     assert transport.writes == [b"data: first\n\n"]
 
 
+def entering_task_factory(loop: Any, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    """Starts nothing early, but fails as an eager task would when the context it is
+    given is entered already (asyncio.eager_task_factory, Python >= 3.12)."""
+    context = kwargs.get("context")
+    if context is not None:
+        context.run(lambda: None)
+    return asyncio.Task(coro, loop=loop, **kwargs)
+
+
+FACTORIES = [entering_task_factory]
+if hasattr(asyncio, "eager_task_factory"):
+    FACTORIES.append(asyncio.eager_task_factory)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("factory", FACTORIES, ids=lambda factory: factory.__name__)
+async def test_receive_is_read_again_under_an_eager_task_factory(factory: Any) -> None:
+    """A GET's first receive() is its (empty) request: the listener issues receive()
+    again from its callback, which must not hand the task a context already entered."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda loop, context: errors.append(context))
+    loop.set_task_factory(factory)
+    try:
+        transport, receiver = Transport(), Receiver(extra=1)
+        stream = EventStream(one_then_idle(), ping=0, shutdown=Shutdown())
+        running = asyncio.ensure_future(stream.run(transport.send, receive=receiver.receive))
+        await wait_for_first_write(transport)
+        with anyio.fail_after(5):
+            while receiver.calls < 3:  # the request, one more, and the one that waits
+                await asyncio.sleep(0.001)
+        receiver.left.set()
+        with anyio.fail_after(5):
+            assert await running is Outcome.DISCONNECTED
+    finally:
+        loop.set_task_factory(None)
+        loop.set_exception_handler(None)
+    assert errors == []
+
+
 async def test_a_failing_receive_fails_the_stream() -> None:
     error = RuntimeError("the server's receive() broke")
     transport, receiver = Transport(), Receiver(error=error)

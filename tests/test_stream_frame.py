@@ -74,6 +74,17 @@ async def test_a_frame_that_raises_ends_the_stream_after_what_came_before() -> N
     assert transport.body == b'data: "good"\n\n'
 
 
+@pytest.mark.parametrize("frame", [as_json, None], ids=["frame", "engine"])
+async def test_a_list_with_a_bad_item_sends_what_came_before_it(frame: Any) -> None:
+    """A list is no generator, but the same holds: what came before the bad item is
+    sent, then run() raises."""
+    items: list[Any] = ["good", "bad" if frame else object()]
+    transport = Transport()
+    with pytest.raises((ValueError, TypeError)):
+        await run(items, transport, frame=frame)
+    assert transport.body == (b'data: "good"\n\n' if frame else b"data: good\n\n")
+
+
 async def test_the_source_closes_when_the_client_leaves() -> None:
     closed = anyio.Event()
 

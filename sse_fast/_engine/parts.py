@@ -89,16 +89,20 @@ class Listener:
     listener: asyncio.Future[Any] | None
     receive: Receive | None
 
-    def listen(self, receive: Receive) -> None:
+    def listen(self, receive: Receive, *, again: bool = False) -> None:
         """Wait for the client to leave with a task made straight on an ASGI ``receive()``
-        (no coroutine of ours per idle stream): its callback re-issues it until the
-        message is ``http.disconnect``."""
+        (no coroutine of ours per idle stream): its callback re-issues it (``again``)
+        until the message is ``http.disconnect``."""
         self.receive = receive
         received = receive()
-        if sys.version_info >= (3, 11) and asyncio.iscoroutine(received):
-            task = self.loop.create_task(received, name=LISTENER_NAME, context=self.context)
-        else:
+        # Again, the callback runs in our context already: a task given that entered
+        # context cannot start in it (an eager task factory starts it at once).
+        if not asyncio.iscoroutine(received):
             task = asyncio.ensure_future(received, loop=self.loop)
+        elif again or sys.version_info < (3, 11):
+            task = self.loop.create_task(received, name=LISTENER_NAME)
+        else:
+            task = self.loop.create_task(received, name=LISTENER_NAME, context=self.context)
         self.listener = task
         task.add_done_callback(self._heard, context=self.context)
 
@@ -112,4 +116,4 @@ class Listener:
             stream.disconnect_message = message
             stream.client_left()
         elif not stream.stopping and self.receive is not None:
-            self.listen(self.receive)
+            self.listen(self.receive, again=True)

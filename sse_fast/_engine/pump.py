@@ -73,10 +73,13 @@ class Pump(StreamState):
         await self._finish(shutting_down=self.shutdown_begun)
 
     async def _pump_items(self, items: list[Any] | tuple[Any, ...]) -> None:
-        for item in items:
-            self.batch.add(item)
-            if self.batch.full:
-                await self.flush()
+        try:
+            for item in items:
+                self.batch.add(item)
+                if self.batch.full:
+                    await self.flush()
+        except Exception as exc:  # a bad item: raised by run() once what came before is sent
+            self.error = exc
         await self._finish(shutting_down=self.shutdown_begun)
 
     # A generator-based coroutine, so that the rest of a step that suspended is driven

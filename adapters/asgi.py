@@ -280,11 +280,11 @@ async def stream_response(
     except anyio.get_cancelled_exc_class():
         if stream.can_end_body:
             with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-                await _end_body(send)  # cancelled by the server: still end the body cleanly
+                await _end_body(body)  # cancelled by the server: still end the body cleanly
         raise
     if outcome is not Outcome.DISCONNECTED and stream.can_end_body:
         with anyio.move_on_after(1):  # a client that stopped reading must not hold shutdown
-            await _end_body(send)
+            await _end_body(body)
     return outcome
 
 
@@ -335,9 +335,9 @@ def _transport_of(send: Any, depth: int = 0) -> Any:
     return None
 
 
-async def _end_body(send: ASGISend) -> None:
+async def _end_body(body: _Body) -> None:
     with contextlib.suppress(OSError):  # the client left just now: nothing to end
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await body.end(b"")
 
 
 _GONE = b"<client gone>"  # compared by identity, never sent

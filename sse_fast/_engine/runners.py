@@ -40,7 +40,6 @@ class AsyncioRunner(Parts, Listener):
         "free_writes",
         "listener",
         "loop",
-        "pump_done",
         "pump_task",
         "pump_wakeup",
         "receive",
@@ -67,7 +66,6 @@ class AsyncioRunner(Parts, Listener):
         self.receive: Receive | None = None
         self.pump_task: asyncio.Task[object] | None = None
         self.started = False
-        self.pump_done = False
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
         self.turns = 0
@@ -110,7 +108,6 @@ class AsyncioRunner(Parts, Listener):
     def finish(self) -> list[asyncio.Future[Any]]:
         """The pump has returned: stop every part; the tasks still to wait for."""
         self.pump_task = None
-        self.pump_done = True
         self.stream.stop()
         parts = (*self.tasks, self.flusher, self.listener)
         return [task for task in parts if task is not None and not task.done()]
